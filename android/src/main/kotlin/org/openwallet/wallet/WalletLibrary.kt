@@ -1,0 +1,58 @@
+package org.openwallet.wallet
+
+import org.openwallet.ffi.FfiException
+import org.openwallet.ffi.LogLevel
+import org.openwallet.ffi.LogRecord
+import org.openwallet.ffi.LogSink
+import org.openwallet.ffi.coreVersion
+import org.openwallet.ffi.normalizeBackendUrl
+import org.openwallet.ffi.pingBackend
+import org.openwallet.ffi.setLogSink
+
+/**
+ * Kotlin entry points of the wallet library, over the generated bindings in `org.openwallet.ffi`.
+ *
+ * The generated API stays available for everything not wrapped here; this object adds what a
+ * Kotlin caller expects: properties, lambdas, and `null`/`false` where an exception would be noise.
+ */
+object WalletLibrary {
+    /** Version of the Rust library (core and facade share it). */
+    val version: String
+        get() = coreVersion()
+
+    /**
+     * The canonical form of a backend base URL, or `null` when it is not one
+     * (the typed reason is available from [org.openwallet.ffi.normalizeBackendUrl]).
+     */
+    fun backendUrlOrNull(url: String): String? =
+        try {
+            normalizeBackendUrl(url)
+        } catch (e: FfiException.InvalidArgument) {
+            null
+        }
+
+    /**
+     * Whether the backend at [url] answers `GET /health` with `ok`. Unreachable or failing
+     * backends give `false`; a malformed URL throws [FfiException.InvalidArgument].
+     */
+    suspend fun isBackendHealthy(url: String): Boolean =
+        try {
+            pingBackend(url) == "ok"
+        } catch (e: FfiException.Network) {
+            false
+        } catch (e: FfiException.Backend) {
+            false
+        }
+
+    /**
+     * Sends the library's log records at [minLevel] or more severe to [logger], called from
+     * library threads; `null` stops logging. An exception thrown by [logger] drops that record only.
+     */
+    fun setLogger(minLevel: LogLevel = LogLevel.INFO, logger: ((LogRecord) -> Unit)?) {
+        setLogSink(logger?.let(::LambdaLogSink), minLevel)
+    }
+
+    private class LambdaLogSink(private val block: (LogRecord) -> Unit) : LogSink {
+        override fun log(record: LogRecord) = block(record)
+    }
+}

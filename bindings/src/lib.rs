@@ -1,0 +1,29 @@
+//! `wallet-ffi`: the uniffi facade of `wallet-core` for Kotlin, Swift and Python.
+//!
+//! The core stays an idiomatic Rust library; this crate converts its types and errors into the
+//! small set that crosses the FFI boundary, owns the async runtime and defines the platform
+//! services the apps implement (foreign traits):
+//! - [`diagnostics`]: version, byte echo (FFI cost benchmark), backend reachability.
+//! - [`error`]: the typed errors every exported function returns.
+//! - [`logging`]: the [`LogSink`] foreign trait that receives the library's log events.
+//! - [`keystore`]: the [`KeyStore`] foreign trait (Android Keystore / iOS Keychain).
+//!
+//! Generated bindings (build output, never committed) come from `scripts/gen-bindings.sh`; names of
+//! the foreign modules are set in `uniffi.toml` beside `Cargo.toml`.
+
+uniffi::setup_scaffolding!();
+
+pub mod diagnostics;
+pub mod error;
+pub mod keystore;
+pub mod logging;
+
+pub use diagnostics::{
+    core_version, delayed_echo, echo_bytes, normalize_backend_url, ping_backend,
+};
+pub use error::FfiError;
+pub use keystore::{key_store_round_trip, KeyStore, KeyStoreFfiError};
+pub use logging::{set_log_sink, LogLevel, LogRecord, LogSink, LogSinkError};
+
+#[cfg(feature = "test-hooks")]
+pub use diagnostics::debug_panic;

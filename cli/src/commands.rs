@@ -1,0 +1,185 @@
+//! The commands other than `demo`.
+
+use crate::output::{anyhow_like::Error, Output};
+use crate::world::World;
+use crate::{Cli, Command};
+use serde_json::json;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use wallet_core::binding::{Binding, BindingRequest, PendingBinding};
+use wallet_core::{Wallet, WalletConfig};
+
+/// `wallet bind`.
+#[derive(Debug, clap::Args)]
+pub struct BindArgs {
+    /// Card number.
+    #[arg(long)]
+    pub pan: String,
+    /// Card holder's name as on file at the bank.
+    #[arg(long)]
+    pub name: String,
+    /// ID number, or at least its last 4 characters.
+    #[arg(long)]
+    pub id: String,
+    /// Mobile number on file at the bank.
+    #[arg(long)]
+    pub phone: String,
+    /// TEST ONLY: read the code from the mock SMS outbox and confirm at once.
+    #[arg(long)]
+    pub code_from_outbox: bool,
+}
+
+/// `wallet confirm`.
+#[derive(Debug, clap::Args)]
+pub struct ConfirmArgs {
+    /// The pending binding's session id (from `wallet bind`).
+    #[arg(long)]
+    pub session: String,
+    /// The 6-digit SMS code.
+    #[arg(long)]
+    pub code: String,
+}
+
+/// `wallet unbind`.
+#[derive(Debug, clap::Args)]
+pub struct UnbindArgs {
+    /// The binding to remove (from `wallet bindings`).
+    pub binding_id: String,
+}
+
+/// `wallet sms-outbox`.
+#[derive(Debug, clap::Args)]
+pub struct OutboxArgs {
+    /// Phone number.
+    #[arg(long)]
+    pub phone: String,
+}
+
+/// Runs the chosen command.
+pub async fn run(cli: &Cli, out: &mut Output) -> Result<(), Error> {
+    if let Command::TestCards = cli.command {
+        return test_cards(out);
+    }
+    if let Command::Demo = cli.command {
+        return crate::demo::run(cli, out).await;
+    }
+    let data_dir = default_data_dir(cli)?;
+    let world = World::connect(cli.backend.as_deref(), &data_dir).await?;
+    let result = run_with(cli, out, &world, &data_dir).await;
+    world.shutdown().await;
+    result
+}
+
+async fn run_with(cli: &Cli, out: &mut Output, world: &World, data_dir: &std::path::Path) -> Result<(), Error> {
+    if let Command::SmsOutbox(args) = &cli.command {
+        let outbox = world.sms_outbox(&args.phone).await?;
+        out.info("SMS outbox (test only)", serde_json::to_value(&outbox).unwrap_or_default());
+        return Ok(());
+    }
+    let wallet = open_wallet(data_dir, world.url())?;
+    match &cli.command {
+        Command::Bind(args) => {
+            let request = BindingRequest {
+                pan: args.pan.clone(),
+                holder_name: args.name.clone(),
+                id_number: args.id.clone(),
+                phone: args.phone.clone(),
+            };
+            let pending = wallet.begin_binding(&request).await?;
+            out.ok("bank checked the card and sent a code", pending_json(&pending));
+            let code = if args.code_from_outbox {
+                Some(world.latest_sms_code(&args.phone).await?)
+            } else if std::io::stdin().is_terminal() {
+                Some(prompt("SMS code: ")?)
+            } else {
+                None
+            };
+            match code {
+                Some(code) => {
+                    let binding = wallet.confirm_binding(&pending.session_id, &code).await?;
+                    out.ok("card bound", binding_json(&binding));
+                }
+                None => out.info(
+                    "confirm with the SMS code",
+                    json!({ "command": format!("wallet confirm --session {} --code <code>", pending.session_id) }),
+                ),
+            }
+        }
+        Command::Confirm(args) => {
+            let binding = wallet.confirm_binding(&args.session, &args.code).await?;
+            out.ok("card bound", binding_json(&binding));
+        }
+        Command::Bindings => {
+            let bindings = wallet.bindings()?;
+            let pending = wallet.pending_bindings()?;
+            out.info(
+                "bindings",
+                json!({
+                    "bound": bindings.iter().map(binding_json).collect::<Vec<_>>(),
+                    "pending": pending.iter().map(pending_json).collect::<Vec<_>>(),
+                }),
+            );
+        }
+        Command::Unbind(args) => {
+            wallet.unbind(&args.binding_id).await?;
+            out.ok("card unbound", json!({ "binding_id": args.binding_id }));
+        }
+        Command::Demo | Command::TestCards | Command::SmsOutbox(_) => {}
+    }
+    Ok(())
+}
+
+/// Opens the wallet in `<data_dir>/wallet` against `url`.
+pub fn open_wallet(data_dir: &std::path::Path, url: &str) -> Result<Wallet, Error> {
+    Ok(Wallet::open(WalletConfig::new(data_dir.join("wallet"), url), None)?)
+}
+
+fn default_data_dir(cli: &Cli) -> Result<PathBuf, Error> {
+    if let Some(dir) = &cli.data_dir {
+        return Ok(dir.clone());
+    }
+    let home = std::env::var_os("HOME").ok_or_else(|| Error::usage("set --data-dir (no HOME)"))?;
+    Ok(PathBuf::from(home).join(".openwallet"))
+}
+
+fn prompt(label: &str) -> Result<String, Error> {
+    eprint!("{label}");
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::usage(format!("cannot read the code: {e}")))?;
+    Ok(line.trim().to_owned())
+}
+
+fn test_cards(out: &mut Output) -> Result<(), Error> {
+    for card in mock_backend::bank::test_cards::ALL {
+        out.info(
+            &format!("{} ({:?}, {:?})", card.holder_name, card.kind, card.status),
+            json!({ "pan": card.pan, "id_number": card.id_number, "phone": card.phone }),
+        );
+    }
+    Ok(())
+}
+
+/// A pending binding for display.
+pub fn pending_json(p: &PendingBinding) -> serde_json::Value {
+    json!({
+        "session": p.session_id,
+        "card": p.masked_pan,
+        "account": p.account_kind,
+        "code_sent_to": p.otp_sent_to,
+    })
+}
+
+/// A binding for display.
+pub fn binding_json(b: &Binding) -> serde_json::Value {
+    json!({
+        "binding": b.binding_id,
+        "card": b.masked_pan,
+        "account": b.account_kind,
+        "holder": b.holder_name_masked,
+        "issuer": b.issuer_name,
+    })
+}

@@ -1,0 +1,84 @@
+//! `wallet`: the headless driver of the wallet core against the mock world.
+//!
+//! Without `--backend`, every command starts the embedded mock world in-process on a loopback
+//! port, with its state under the data directory, so consecutive commands see the same bank,
+//! codes and cards. With `--backend URL`, commands talk to a running mock backend instead.
+
+mod commands;
+mod demo;
+mod output;
+mod world;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Headless driver of the open mobile payment wallet.
+#[derive(Debug, Parser)]
+#[command(name = "wallet", version, about)]
+pub struct Cli {
+    /// Directory of the wallet's store (and of the embedded mock world's state).
+    /// Default: $WALLET_DATA_DIR, else ~/.openwallet; `demo` uses a fresh temporary one.
+    #[arg(long, global = true, env = "WALLET_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Use a running mock backend at this URL instead of the embedded mock world.
+    #[arg(long, global = true)]
+    backend: Option<String>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Log verbosity for the core's events (error, warn, info, debug, trace).
+    #[arg(long, global = true, default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every flow the project has against the mock world, step by step.
+    Demo,
+    /// Bind a bank card: real-name check, SMS code, device key registration.
+    Bind(commands::BindArgs),
+    /// Confirm a pending binding with its SMS code.
+    Confirm(commands::ConfirmArgs),
+    /// List the bound cards (and pending bindings).
+    Bindings,
+    /// Unbind a card: the bank revokes the device key; local data is erased.
+    Unbind(commands::UnbindArgs),
+    /// TEST ONLY: show the one-time codes the mock SMS channel delivered to a phone.
+    SmsOutbox(commands::OutboxArgs),
+    /// List the mock bank's documented test cards.
+    TestCards,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out = output::Output::new(cli.json);
+    let result = runtime.block_on(commands::run(&cli, &mut out));
+    match result {
+        Ok(()) => {
+            out.finish(None);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            out.finish(Some(&e));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! `wallet-core`: the mobile payment wallet as an idiomatic Rust library.
+//!
+//! Mobile payment on financial IC cards (PBOC 3.0 / EMV): account binding, air card opening,
+//! secure-element access, host card emulation, near-field and remote payment. This crate has no
+//! FFI concerns; `bindings/` wraps it for Kotlin, Swift and Python.
+//!
+//! One folder per concept:
+//! - [`apdu`]: ISO 7816-4 command / response APDUs, status words, BER-TLV, DOLs.
+//! - [`crypto`]: every cryptographic primitive the wallet, the SE simulator and the mock servers use.
+//! - [`store`]: the sealed, versioned sled store and the [`store::KeyStore`] platform seam.
+//! - [`backend`]: the HTTP client and the wire types shared with the mock backend.
+//! - [`binding`]: account binding (card check, real-name, SMS one-time code, device key).
+//! - [`wallet`]: the facade the bindings expose.
+
+pub mod apdu;
+pub mod backend;
+pub mod binding;
+pub mod crypto;
+pub mod store;
+pub mod wallet;
+
+pub use wallet::{Wallet, WalletConfig, WalletError};

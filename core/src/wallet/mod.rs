@@ -1,0 +1,110 @@
+//! The wallet facade: one object per installation, opened on a data directory and a back-end URL.
+//! The bindings expose this; the CLI drives it.
+// WALLET-API-READY
+
+mod error;
+
+pub use error::WalletError;
+
+use crate::backend::{BackendClient, ClientConfig};
+use crate::binding::{Binder, Binding, BindingRequest, PendingBinding};
+use crate::store::{KeyStore, SoftwareKeyStore, Store};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the wallet keeps its data and which back end it talks to.
+#[derive(Debug, Clone)]
+pub struct WalletConfig {
+    /// Directory of the wallet's store (created if missing).
+    pub data_dir: PathBuf,
+    /// Base URL of the back end, e.g. `http://127.0.0.1:8080`.
+    pub backend_url: String,
+    /// Time allowed for one back-end request.
+    pub request_timeout: Duration,
+    /// Retries of requests that are safe to repeat.
+    pub max_retries: u32,
+}
+
+impl WalletConfig {
+    /// A configuration with default timeouts (10 s per request, 2 retries).
+    pub fn new(data_dir: impl Into<PathBuf>, backend_url: impl Into<String>) -> Self {
+        let defaults = ClientConfig::new("");
+        Self {
+            data_dir: data_dir.into(),
+            backend_url: backend_url.into(),
+            request_timeout: defaults.request_timeout,
+            max_retries: defaults.max_retries,
+        }
+    }
+}
+
+/// Store namespace of wallet-level metadata.
+const NS_META: &str = "wallet.meta";
+/// Key of the installation's device identifier.
+const KEY_DEVICE_ID: &str = "device_id";
+
+/// The wallet of one installation.
+#[derive(Debug, Clone)]
+pub struct Wallet {
+    device_id: String,
+    binder: Binder,
+}
+
+impl Wallet {
+    /// Opens (or creates) the wallet in `config.data_dir`. `key_store` wraps the store's data key;
+    /// `None` uses the headless [`SoftwareKeyStore`] (a key file in the data directory).
+    pub fn open(config: WalletConfig, key_store: Option<Arc<dyn KeyStore>>) -> Result<Self, WalletError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| WalletError::Config(format!("cannot create the data directory: {e}")))?;
+        let key_store: Arc<dyn KeyStore> = match key_store {
+            Some(ks) => ks,
+            None => Arc::new(SoftwareKeyStore::open(&config.data_dir.join("software-keystore.key"))?),
+        };
+        let store = Store::open(&config.data_dir.join("store"), key_store)?;
+        let mut client_config = ClientConfig::new(config.backend_url.clone());
+        client_config.request_timeout = config.request_timeout;
+        client_config.max_retries = config.max_retries;
+        let client = BackendClient::new(client_config)?;
+        let device_id = match store.get::<String>(NS_META, KEY_DEVICE_ID)? {
+            Some(id) => id,
+            None => {
+                let id = crate::crypto::random::hex_id(16)?;
+                store.put_durable(NS_META, KEY_DEVICE_ID, &id)?;
+                id
+            }
+        };
+        let binder = Binder::new(store, client, device_id.clone());
+        Ok(Self { device_id, binder })
+    }
+
+    /// This installation's device identifier (random, created on first open).
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
+    /// Starts binding a card: local checks, the bank's real-name check, a one-time code by SMS.
+    pub async fn begin_binding(&self, request: &BindingRequest) -> Result<PendingBinding, WalletError> {
+        Ok(self.binder.begin(request).await?)
+    }
+
+    /// Completes a binding with the one-time code. Safe to repeat after a lost answer.
+    pub async fn confirm_binding(&self, session_id: &str, otp: &str) -> Result<Binding, WalletError> {
+        Ok(self.binder.confirm(session_id, otp).await?)
+    }
+
+    /// The cards bound to this wallet.
+    pub fn bindings(&self) -> Result<Vec<Binding>, WalletError> {
+        Ok(self.binder.list()?)
+    }
+
+    /// Bindings waiting for their one-time code.
+    pub fn pending_bindings(&self) -> Result<Vec<PendingBinding>, WalletError> {
+        Ok(self.binder.pending()?)
+    }
+
+    /// Unbinds a card: the bank revokes the device key; the local binding and key are erased.
+    pub async fn unbind(&self, binding_id: &str) -> Result<(), WalletError> {
+        Ok(self.binder.unbind(binding_id).await?)
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import WalletKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Base URL of the mock backend started by scripts/with-mock-backend.sh, or nil.
+func backendURL() -> String? {
+    guard let url = ProcessInfo.processInfo.environment["WALLET_BACKEND_URL"], !url.isEmpty else {
+        return nil
+    }
+    return url
+}
+
+/// A loopback port nobody listens on: bind port 0, read the port, close.
+func closedPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    withUnsafeMutablePointer(to: &addr) { ptr in
+        ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+            _ = bind(fd, sa, len)
+            _ = getsockname(fd, sa, &len)
+        }
+    }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// Wraps by XOR with 0x5A and records its calls (the Keychain is not available on Linux).
+final class XorKeyStore: KeyStore, @unchecked Sendable {
+    private let lock = NSLock()
+    private var _calls: [String] = []
+    var calls: [String] { lock.lock(); defer { lock.unlock() }; return _calls }
+
+    private func record(_ call: String) { lock.lock(); _calls.append(call); lock.unlock() }
+
+    func wrapKey(alias: String, key: Data) throws -> Data {
+        record("wrap:\(alias)")
+        return Data(key.map { $0 ^ 0x5A })
+    }
+
+    func unwrapKey(alias: String, wrapped: Data) throws -> Data {
+        record("unwrap:\(alias)")
+        return Data(wrapped.map { $0 ^ 0x5A })
+    }
+}
+
+/// Collects records (called on library threads).
+final class CollectingSink: LogSink, @unchecked Sendable {
+    private let lock = NSLock()
+    private var _records: [LogRecord] = []
+    var records: [LogRecord] { lock.lock(); defer { lock.unlock() }; return _records }
+
+    func log(record: LogRecord) throws {
+        lock.lock()
+        _records.append(record)
+        lock.unlock()
+    }
+}
