@@ -77,11 +77,11 @@ summarize() {
             sed 's/^[[:space:]]*//; s/ in [0-9.]* ([0-9.]*) seconds//'
         ;;
     python)
-        printf '%s, %s' "$(grep -E '^Ran [0-9]+ test' "$logf" | tail -n1)" \
+        printf '%s, %s' "$(grep -E '^Ran [0-9]+ test' "$logf" | tail -n1 | sed 's/ in [0-9.]*s$//')" \
             "$(grep -E '^(OK|FAILED)' "$logf" | tail -n1)"
         ;;
     gen-bindings)
-        grep -c '^  ' "$logf" | sed 's/$/ files generated/'
+        echo "$(grep -cE '^  (android|ios|build)/' "$logf" || true) files generated"
         ;;
     esac
 }

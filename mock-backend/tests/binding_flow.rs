@@ -209,7 +209,7 @@ async fn begin_refusals() -> TestResult {
         ),
         (
             BeginBindingRequest {
-                phone: "138-0013-8000".into(),
+                phone: "138-0013-800".into(),
                 ..base()
             },
             400,

@@ -3,32 +3,10 @@
 /// Length of a SEC1 uncompressed P-256 point.
 pub const P256_SEC1_LEN: usize = 65;
 
-/// Whether `pan` has 13 to 19 ASCII digits and a valid Luhn check digit.
+/// Whether `pan` has 13 to 19 ASCII digits (no separators: this is the wire form) and a valid
+/// Luhn check digit — the wallet's own check, [`wallet_core::binding::validate::card_number`].
 pub fn is_valid_pan(pan: &str) -> bool {
-    (13..=19).contains(&pan.len()) && pan.bytes().all(|b| b.is_ascii_digit()) && luhn_valid(pan)
-}
-
-/// Luhn (ISO/IEC 7812-1) check over an all-digit string.
-fn luhn_valid(digits: &str) -> bool {
-    let sum: u32 = digits
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 1 {
-                let doubled = d * 2;
-                if doubled > 9 {
-                    doubled - 9
-                } else {
-                    doubled
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum % 10 == 0
+    pan.bytes().all(|b| b.is_ascii_digit()) && wallet_core::binding::validate::card_number(pan).is_ok()
 }
 
 /// Masks a card number to its first 6 and last 4 digits (`622202******7894`).

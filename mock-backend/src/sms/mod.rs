@@ -209,14 +209,11 @@ impl SmsChannel {
     }
 }
 
-/// Normalises a mainland China mobile number: optional `+86` prefix, then 11 digits starting
-/// with 1. Spaces and dashes are not accepted.
+/// Normalises a mainland China mobile number with the wallet's own rule
+/// ([`wallet_core::binding::validate::phone`]): separators and a `+86` / `86` prefix dropped, then
+/// 11 digits starting with 1.
 pub fn normalize_phone(raw: &str) -> Option<String> {
-    let trimmed = raw.trim();
-    let digits = trimmed.strip_prefix("+86").unwrap_or(trimmed);
-    let well_formed =
-        digits.len() == 11 && digits.starts_with('1') && digits.bytes().all(|b| b.is_ascii_digit());
-    well_formed.then(|| digits.to_owned())
+    wallet_core::binding::validate::phone(raw).ok()
 }
 
 /// Masks a normalised phone number to its first 3 and last 4 digits (`138****5678`).
@@ -278,10 +275,11 @@ mod tests {
             normalize_phone(" +8613800138000 ").as_deref(),
             Some("13800138000")
         );
-        assert_eq!(normalize_phone("8613800138000"), None);
+        assert_eq!(normalize_phone("8613800138000").as_deref(), Some("13800138000"));
         assert_eq!(normalize_phone("1380013800"), None);
         assert_eq!(normalize_phone("23800138000"), None);
         assert_eq!(normalize_phone("138-0013-800"), None);
+        assert_eq!(normalize_phone("138-0013-8000").as_deref(), Some("13800138000"));
         assert_eq!(mask_phone("13800135678"), "138****5678");
     }
 
