@@ -38,7 +38,14 @@ mock=("$scripts/with-mock-backend.sh")
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 setup() {
-    apt_install_missing javac openjdk-17-jdk-headless
+    if ! command -v javac >/dev/null 2>&1; then
+        apt_update_once
+        # JDK 17 (Debian 12); releases without it get their default JDK.
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            openjdk-17-jdk-headless ||
+            as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+                default-jdk-headless
+    fi
     apt_install_missing mvn maven
     apt_install_missing python3 python3
     command -v cargo >/dev/null || die "no cargo on PATH: install Rust (rustup) first"

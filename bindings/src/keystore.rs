@@ -5,6 +5,9 @@
 
 use std::sync::Arc;
 
+use wallet_core::store::KeyStoreError;
+use zeroize::Zeroizing;
+
 /// A key store call failed. Platform implementations throw `Failure` or `Unwrap`; any other
 /// exception arrives as `Unexpected` (never as a panic in Rust).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
@@ -84,6 +87,42 @@ pub fn key_store_round_trip(
     Ok(wrapped)
 }
 
+/// A platform [`KeyStore`] seen by the core as its `wallet_core::store::KeyStore`.
+///
+/// The platform's error code survives as the start of the core's failure text
+/// (`"<code>: <message>"`).
+pub(crate) struct ForeignKeyStore(pub(crate) Arc<dyn KeyStore>);
+
+impl wallet_core::store::KeyStore for ForeignKeyStore {
+    fn wrap_key(&self, alias: &str, key: &[u8]) -> Result<Vec<u8>, KeyStoreError> {
+        self.0
+            .wrap_key(alias.to_owned(), key.to_vec())
+            .map_err(into_core_error)
+    }
+
+    fn unwrap_key(&self, alias: &str, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
+        self.0
+            .unwrap_key(alias.to_owned(), wrapped.to_vec())
+            .map(Zeroizing::new)
+            .map_err(into_core_error)
+    }
+}
+
+/// The core's view of a platform key store error.
+fn into_core_error(err: KeyStoreFfiError) -> KeyStoreError {
+    match err {
+        KeyStoreFfiError::Unwrap { .. } => KeyStoreError::Unwrap,
+        KeyStoreFfiError::Failure {
+            code,
+            error_message,
+        }
+        | KeyStoreFfiError::Unexpected {
+            code,
+            error_message,
+        } => KeyStoreError::Failure(format!("{code}: {error_message}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +196,28 @@ mod tests {
         let err = key_store_round_trip(Arc::new(XorStore), String::new(), vec![7, 7]);
         assert!(
             matches!(err, Err(KeyStoreFfiError::Failure { ref code, .. }) if code == "not_wrapped")
+        );
+    }
+
+    #[test]
+    fn the_core_sees_platform_errors_as_its_own() {
+        use wallet_core::store::KeyStore as CoreKeyStore;
+        let foreign = ForeignKeyStore(Arc::new(Throwing));
+        assert_eq!(
+            foreign.wrap_key("a", &[1]),
+            Err(KeyStoreError::Failure(
+                "foreign_exception: IllegalStateException: locked".into()
+            ))
+        );
+        assert_eq!(
+            foreign.unwrap_key("a", &[1]).map(|k| k.to_vec()),
+            Err(KeyStoreError::Unwrap)
+        );
+        let xor = ForeignKeyStore(Arc::new(XorStore));
+        assert_eq!(xor.wrap_key("ab", &[0xF0]), Ok(vec![0xF2]));
+        assert_eq!(
+            xor.unwrap_key("ab", &[0xF2]).map(|k| k.to_vec()),
+            Ok(vec![0xF0])
         );
     }
 

@@ -7,6 +7,8 @@
 //! - [`error`]: the typed errors every exported function returns.
 //! - [`logging`]: the [`LogSink`] foreign trait that receives the library's log events.
 //! - [`keystore`]: the [`KeyStore`] foreign trait (Android Keystore / iOS Keychain).
+//! - [`wallet`]: the [`Wallet`] object (account binding) and its records.
+//! - [`wallet_error`]: [`WalletFfiError`], the core's errors as the apps see them.
 //!
 //! Generated bindings (build output, never committed) come from `scripts/gen-bindings.sh`; names of
 //! the foreign modules are set in `uniffi.toml` beside `Cargo.toml`.
@@ -17,6 +19,8 @@ pub mod diagnostics;
 pub mod error;
 pub mod keystore;
 pub mod logging;
+pub mod wallet;
+pub mod wallet_error;
 
 pub use diagnostics::{
     core_version, delayed_echo, echo_bytes, normalize_backend_url, ping_backend,
@@ -24,6 +28,8 @@ pub use diagnostics::{
 pub use error::FfiError;
 pub use keystore::{key_store_round_trip, KeyStore, KeyStoreFfiError};
 pub use logging::{set_log_sink, LogLevel, LogRecord, LogSink, LogSinkError};
+pub use wallet::{AccountKind, Binding, PendingBinding, Wallet, WalletConfig};
+pub use wallet_error::WalletFfiError;
 
 #[cfg(feature = "test-hooks")]
 pub use diagnostics::debug_panic;

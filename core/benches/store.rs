@@ -1,6 +1,7 @@
 //! What the store costs: a sealed put + get of a ~200-byte record, a durable write of a small
 //! record (the ATC case, through `put_durable` and `update_durable`), and for comparison a plain
-//! `std::fs` write + `sync_all` of the same number of bytes in the same directory.
+//! `std::fs` write + `sync_all` of the same number of bytes in the same directory, an in-place
+//! overwrite + `sync_data`, and raw sled's `flush()` without the store's `fsync`.
 //!
 //! The store lives in a temporary directory (`$STORE_BENCH_DIR` if set, else the system's): put
 //! it on the file system you want to measure — on tmpfs every `fsync` is free. After the Criterion
@@ -10,7 +11,7 @@
 use criterion::{black_box, criterion_group, Criterion};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -69,6 +70,26 @@ fn fs_write_sync(path: &Path, bytes: &[u8]) {
     f.sync_all().expect("fsync");
 }
 
+/// Overwrites the start of an open file in place with `bytes`, then `fdatasync`s it: the cheapest
+/// durable write a file system offers (no size or block allocation change to journal).
+fn fs_overwrite_sync(f: &mut File, bytes: &[u8]) {
+    f.seek(SeekFrom::Start(0)).expect("seek");
+    f.write_all(bytes).expect("write");
+    f.sync_data().expect("fdatasync");
+}
+
+/// Raw sled, no sealing: insert then `flush()` alone, which on Linux is `sync_file_range` and
+/// not an `fsync` (what `put_durable` adds on top is one `fdatasync`). The first two bytes change
+/// every time, as an ATC does.
+fn sled_insert_flush(db: &sled::Db, bytes: &mut [u8], counter: &mut u16) {
+    *counter = counter.wrapping_add(1);
+    if let Some(head) = bytes.get_mut(..2) {
+        head.copy_from_slice(&counter.to_be_bytes());
+    }
+    db.insert(b"atc", &*bytes).expect("insert");
+    db.flush().expect("flush");
+}
+
 fn next_atc(atc: Option<Atc>) -> Result<Atc, StoreError> {
     Ok(Atc {
         atc: atc.map_or(1, |a| a.atc.wrapping_add(1)),
@@ -121,6 +142,15 @@ fn store_benches(c: &mut Criterion) {
     durable.bench_function("fs_write_sync_all_same_bytes", |b| {
         b.iter(|| fs_write_sync(&plain, &bytes))
     });
+    let mut file = File::create(tmp.path().join("overwrite.bin")).expect("create");
+    durable.bench_function("fs_overwrite_sync_data_same_bytes", |b| {
+        b.iter(|| fs_overwrite_sync(&mut file, &bytes))
+    });
+    let db = sled::open(tmp.path().join("raw-sled")).expect("sled");
+    durable.bench_function("sled_insert_flush_only", |b| {
+        let (mut raw, mut counter) = (bytes.clone(), 0u16);
+        b.iter(|| sled_insert_flush(&db, &mut raw, &mut counter))
+    });
     durable.finish();
 }
 
@@ -153,6 +183,9 @@ fn latency_report() {
         .len();
     let bytes = vec![0xA5u8; atc_len + SEAL_OVERHEAD];
     let plain = tmp.path().join("plain.bin");
+    let mut file = File::create(tmp.path().join("overwrite.bin")).expect("create");
+    let db = sled::open(tmp.path().join("raw-sled")).expect("sled");
+    let (mut raw, mut counter) = (bytes.clone(), 0u16);
     let mut atc = 0u16;
     let rows = [
         (
@@ -176,10 +209,18 @@ fn latency_report() {
             "fs_write_sync_all_same_bytes",
             percentiles(RUNS, || fs_write_sync(&plain, &bytes)),
         ),
+        (
+            "fs_overwrite_sync_data_same_bytes",
+            percentiles(RUNS, || fs_overwrite_sync(&mut file, &bytes)),
+        ),
+        (
+            "sled_insert_flush_only",
+            percentiles(RUNS, || sled_insert_flush(&db, &mut raw, &mut counter)),
+        ),
     ];
     println!("\nlatency over {RUNS} runs each (p50 / p99 / max):");
     for (name, [p50, p99, max]) in rows {
-        println!("  {name:<30} {p50:>10.2?} {p99:>10.2?} {max:>10.2?}");
+        println!("  {name:<34} {p50:>10.2?} {p99:>10.2?} {max:>10.2?}");
     }
 }
 

@@ -10,12 +10,18 @@
 //! - [`store`]: the sealed, versioned sled store and the [`store::KeyStore`] platform seam.
 //! - [`backend`]: the HTTP client and the wire types shared with the mock backend.
 //! - [`binding`]: account binding (card check, real-name, SMS one-time code, device key).
+//! - [`gp`]: GlobalPlatform secure channels (SCP03, SCP02) and card-management commands.
+//! - [`ota`]: air card opening — the GP SERAM local agent and its wire types.
+//! - [`se`]: secure-element access modelled on OMAPI, the platform seam and the reader policy.
 //! - [`wallet`]: the facade the bindings expose.
 
 pub mod apdu;
 pub mod backend;
 pub mod binding;
 pub mod crypto;
+pub mod gp;
+pub mod ota;
+pub mod se;
 pub mod store;
 pub mod wallet;
 

@@ -117,35 +117,28 @@ impl Tag {
     /// assert!(Tag::new(0x9F81).is_err()); // second byte says "more follows"
     /// ```
     pub const fn new(raw: u32) -> Result<Tag, TlvError> {
-        let bytes = raw.to_be_bytes();
-        let mut start = 0;
-        while start < MAX_TAG_LEN && bytes[start] == 0 {
-            start += 1;
+        let invalid = Err(TlvError::InvalidTag { raw });
+        if raw == 0 {
+            return invalid;
         }
-        if start == MAX_TAG_LEN {
-            return Err(TlvError::InvalidTag { raw });
-        }
-        let first = bytes[start];
+        let len = byte_len(raw);
+        let first = byte_at(raw, len, 0);
         if first == 0xFF {
-            return Err(TlvError::InvalidTag { raw });
+            return invalid;
         }
         let multi = first & 0x1F == 0x1F;
-        if start == MAX_TAG_LEN - 1 {
-            return if multi {
-                Err(TlvError::InvalidTag { raw })
-            } else {
-                Ok(Tag(raw))
-            };
+        if len == 1 {
+            return if multi { invalid } else { Ok(Tag(raw)) };
         }
         if !multi {
-            return Err(TlvError::InvalidTag { raw });
+            return invalid;
         }
-        let mut i = start + 1;
-        while i < MAX_TAG_LEN {
-            let more = bytes[i] & 0x80 != 0;
-            let last = i == MAX_TAG_LEN - 1;
+        let mut i = 1;
+        while i < len {
+            let more = byte_at(raw, len, i) & 0x80 != 0;
+            let last = i == len - 1;
             if more == last {
-                return Err(TlvError::InvalidTag { raw });
+                return invalid;
             }
             i += 1;
         }
@@ -184,13 +177,12 @@ impl Tag {
 
     /// Length of the encoded tag field (1 to 4).
     pub const fn encoded_len(self) -> usize {
-        // Canonical tags have no leading zero bytes and are never 0.
-        MAX_TAG_LEN - (self.0.leading_zeros() / 8) as usize
+        byte_len(self.0)
     }
 
     /// The first byte of the encoded tag.
     pub const fn first_byte(self) -> u8 {
-        (self.0 >> (8 * (self.encoded_len() - 1))) as u8
+        byte_at(self.0, self.encoded_len(), 0)
     }
 
     /// Whether the data object is constructed (bit 6 of the first byte), i.e. its value is a
@@ -214,6 +206,24 @@ impl Tag {
         let bytes = self.0.to_be_bytes();
         out.extend(bytes.iter().skip(MAX_TAG_LEN - self.encoded_len()));
     }
+}
+
+/// Number of significant bytes of `raw` (1 for 0).
+const fn byte_len(raw: u32) -> usize {
+    let len = MAX_TAG_LEN - (raw.leading_zeros() / 8) as usize;
+    if len == 0 {
+        1
+    } else {
+        len
+    }
+}
+
+/// Byte `i` (from the most significant) of the `len`-byte big-endian number `raw`; `i < len`.
+const fn byte_at(raw: u32, len: usize, i: usize) -> u8 {
+    // len ≤ 4, so the shift is at most 24.
+    let shift = 8 * len.saturating_sub(1 + i) as u32;
+    let [_, _, _, byte] = (raw >> shift).to_be_bytes();
+    byte
 }
 
 impl TryFrom<u32> for Tag {

@@ -188,6 +188,12 @@ impl<'a> Iterator for TlvIter<'a> {
 
 impl FusedIterator for TlvIter<'_> {}
 
+impl fmt::Debug for TlvIter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TlvIter {{ remaining: {} }}", self.rest.len())
+    }
+}
+
 /// Iterates over the top-level data objects of `input`.
 pub const fn iter(input: &[u8]) -> TlvIter<'_> {
     TlvIter::new(input)

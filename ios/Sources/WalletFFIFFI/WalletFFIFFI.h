@@ -328,6 +328,51 @@ void uniffi_wallet_ffi_fn_init_callback_vtable_logsink(const UniffiVTableCallbac
 void uniffi_wallet_ffi_fn_method_logsink_log(uint64_t ptr, RustBuffer record, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_CLONE_WALLET
+#define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_CLONE_WALLET
+uint64_t uniffi_wallet_ffi_fn_clone_wallet(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_FREE_WALLET
+#define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_FREE_WALLET
+void uniffi_wallet_ffi_fn_free_wallet(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_CONSTRUCTOR_WALLET_OPEN
+#define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_CONSTRUCTOR_WALLET_OPEN
+uint64_t uniffi_wallet_ffi_fn_constructor_wallet_open(RustBuffer config, RustBuffer key_store, RustBuffer log_sink, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_METHOD_WALLET_BEGIN_BINDING
+#define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_METHOD_WALLET_BEGIN_BINDING
+uint64_t uniffi_wallet_ffi_fn_method_wallet_begin_binding(uint64_t ptr, RustBuffer pan, RustBuffer holder_name, RustBuffer id_number, RustBuffer phone
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_METHOD_WALLET_BINDINGS
+#define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_METHOD_WALLET_BINDINGS
+RustBuffer uniffi_wallet_ffi_fn_method_wallet_bindings(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_METHOD_WALLET_CONFIRM_BINDING
+#define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_METHOD_WALLET_CONFIRM_BINDING
+uint64_t uniffi_wallet_ffi_fn_method_wallet_confirm_binding(uint64_t ptr, RustBuffer session_id, RustBuffer otp
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_METHOD_WALLET_DEVICE_ID
+#define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_METHOD_WALLET_DEVICE_ID
+RustBuffer uniffi_wallet_ffi_fn_method_wallet_device_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_METHOD_WALLET_PENDING_BINDINGS
+#define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_METHOD_WALLET_PENDING_BINDINGS
+RustBuffer uniffi_wallet_ffi_fn_method_wallet_pending_bindings(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_METHOD_WALLET_UNBIND
+#define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_METHOD_WALLET_UNBIND
+uint64_t uniffi_wallet_ffi_fn_method_wallet_unbind(uint64_t ptr, RustBuffer binding_id
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_FUNC_CORE_VERSION
 #define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_FN_FUNC_CORE_VERSION
 RustBuffer uniffi_wallet_ffi_fn_func_core_version(RustCallStatus *_Nonnull out_status
@@ -692,6 +737,48 @@ uint16_t uniffi_wallet_ffi_checksum_method_keystore_unwrap_key(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_CHECKSUM_METHOD_LOGSINK_LOG
 #define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_CHECKSUM_METHOD_LOGSINK_LOG
 uint16_t uniffi_wallet_ffi_checksum_method_logsink_log(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_CHECKSUM_METHOD_WALLET_BEGIN_BINDING
+#define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_CHECKSUM_METHOD_WALLET_BEGIN_BINDING
+uint16_t uniffi_wallet_ffi_checksum_method_wallet_begin_binding(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_CHECKSUM_METHOD_WALLET_BINDINGS
+#define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_CHECKSUM_METHOD_WALLET_BINDINGS
+uint16_t uniffi_wallet_ffi_checksum_method_wallet_bindings(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_CHECKSUM_METHOD_WALLET_CONFIRM_BINDING
+#define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_CHECKSUM_METHOD_WALLET_CONFIRM_BINDING
+uint16_t uniffi_wallet_ffi_checksum_method_wallet_confirm_binding(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_CHECKSUM_METHOD_WALLET_DEVICE_ID
+#define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_CHECKSUM_METHOD_WALLET_DEVICE_ID
+uint16_t uniffi_wallet_ffi_checksum_method_wallet_device_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_CHECKSUM_METHOD_WALLET_PENDING_BINDINGS
+#define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_CHECKSUM_METHOD_WALLET_PENDING_BINDINGS
+uint16_t uniffi_wallet_ffi_checksum_method_wallet_pending_bindings(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_CHECKSUM_METHOD_WALLET_UNBIND
+#define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_CHECKSUM_METHOD_WALLET_UNBIND
+uint16_t uniffi_wallet_ffi_checksum_method_wallet_unbind(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_CHECKSUM_CONSTRUCTOR_WALLET_OPEN
+#define UNIFFI_FFIDEF_UNIFFI_WALLET_FFI_CHECKSUM_CONSTRUCTOR_WALLET_OPEN
+uint16_t uniffi_wallet_ffi_checksum_constructor_wallet_open(void
     
 );
 #endif

@@ -1,5 +1,6 @@
 // The Swift API of the wallet library, over the generated bindings in module WalletFFI.
 
+import Foundation
 @_exported import WalletFFI
 
 /// Entry points of the wallet library for Swift callers. The generated API (re-exported) stays
@@ -71,5 +72,39 @@ extension KeyStoreFfiError {
         case let .Failure(code, _), let .Unwrap(code, _), let .Unexpected(code, _):
             return code
         }
+    }
+}
+
+extension WalletLibrary {
+    /// Opens (or creates) the wallet stored in `dataDirectory`, talking to `backendURL`.
+    /// `keyStore` wraps the store's data key (the Keychain in the app; `nil` keeps a software key
+    /// file); `logger`, when given, receives the library's log records at `.info` and above.
+    /// Release the wallet before opening the same directory again.
+    public static func openWallet(
+        dataDirectory: URL, backendURL: String, keyStore: KeyStore? = nil,
+        logger: (@Sendable (LogRecord) -> Void)? = nil
+    ) throws -> Wallet {
+        try Wallet.open(
+            config: WalletConfig(dataDir: dataDirectory.path, backendUrl: backendURL),
+            keyStore: keyStore, logSink: logger.map(ClosureLogSink.init))
+    }
+}
+
+extension WalletFfiError {
+    /// Stable machine-readable code of any case (e.g. `otp_wrong`).
+    public var code: String {
+        switch self {
+        case let .Config(code, _), let .InvalidInput(code, _), let .CardRejected(code, _),
+            let .WrongCode(code, _, _), let .CodeUnusable(code, _), let .NotFound(code, _),
+            let .Network(code, _), let .Backend(code, _), let .Storage(code, _),
+            let .KeyStore(code, _):
+            return code
+        }
+    }
+
+    /// Whether repeating the same call later may succeed (the back end was unreachable).
+    public var isTransient: Bool {
+        if case .Network = self { return true }
+        return false
     }
 }

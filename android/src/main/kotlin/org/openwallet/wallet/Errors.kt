@@ -3,6 +3,7 @@ package org.openwallet.wallet
 import org.openwallet.ffi.FfiException
 import org.openwallet.ffi.KeyStoreFfiException
 import org.openwallet.ffi.LogSinkException
+import org.openwallet.ffi.WalletFfiException
 
 /** Stable machine-readable code of any [FfiException] variant (e.g. `invalid_url`). */
 val FfiException.code: String
@@ -33,3 +34,22 @@ val LogSinkException.code: String
     get() = when (this) {
         is LogSinkException.Failed -> code
     }
+
+/** Stable machine-readable code of any [WalletFfiException] variant (e.g. `otp_wrong`). */
+val WalletFfiException.code: String
+    get() = when (this) {
+        is WalletFfiException.Config -> code
+        is WalletFfiException.InvalidInput -> code
+        is WalletFfiException.CardRejected -> code
+        is WalletFfiException.WrongCode -> code
+        is WalletFfiException.CodeUnusable -> code
+        is WalletFfiException.NotFound -> code
+        is WalletFfiException.Network -> code
+        is WalletFfiException.Backend -> code
+        is WalletFfiException.Storage -> code
+        is WalletFfiException.KeyStore -> code
+    }
+
+/** Whether repeating the same call later may succeed (the back end was unreachable). */
+val WalletFfiException.isTransient: Boolean
+    get() = this is WalletFfiException.Network

@@ -1,13 +1,18 @@
 package org.openwallet.wallet
 
 import org.openwallet.ffi.FfiException
+import org.openwallet.ffi.KeyStore
 import org.openwallet.ffi.LogLevel
 import org.openwallet.ffi.LogRecord
 import org.openwallet.ffi.LogSink
+import org.openwallet.ffi.Wallet
+import org.openwallet.ffi.WalletConfig
+import org.openwallet.ffi.WalletFfiException
 import org.openwallet.ffi.coreVersion
 import org.openwallet.ffi.normalizeBackendUrl
 import org.openwallet.ffi.pingBackend
 import org.openwallet.ffi.setLogSink
+import java.io.File
 
 /**
  * Kotlin entry points of the wallet library, over the generated bindings in `org.openwallet.ffi`.
@@ -51,6 +56,20 @@ object WalletLibrary {
     fun setLogger(minLevel: LogLevel = LogLevel.INFO, logger: ((LogRecord) -> Unit)?) {
         setLogSink(logger?.let(::LambdaLogSink), minLevel)
     }
+
+    /**
+     * Opens (or creates) the wallet stored in [dataDir], talking to [backendUrl]. [keyStore] wraps
+     * the store's data key (the Android Keystore in the app; `null` keeps a software key file);
+     * [logger], when given, receives the library's log records at [LogLevel.INFO] and above.
+     * Close the wallet (`use {}`) before opening the same directory again.
+     */
+    @Throws(WalletFfiException::class)
+    fun openWallet(
+        dataDir: File,
+        backendUrl: String,
+        keyStore: KeyStore? = null,
+        logger: ((LogRecord) -> Unit)? = null,
+    ): Wallet = Wallet.open(WalletConfig(dataDir.path, backendUrl), keyStore, logger?.let(::LambdaLogSink))
 
     private class LambdaLogSink(private val block: (LogRecord) -> Unit) : LogSink {
         override fun log(record: LogRecord) = block(record)

@@ -1,0 +1,255 @@
+//! The [`Wallet`] object: the core's wallet facade (account binding so far) for the apps.
+//!
+//! Network operations are `async` (Kotlin `suspend`, Swift `async`, Python coroutines) and run on
+//! the library's tokio runtime; local reads are plain calls. Errors are [`WalletFfiError`].
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use wallet_core::backend::api::AccountKind as CoreAccountKind;
+use wallet_core::binding::{
+    Binding as CoreBinding, BindingRequest, PendingBinding as CorePendingBinding,
+};
+
+use crate::keystore::{ForeignKeyStore, KeyStore};
+use crate::logging::{set_log_sink, LogLevel, LogSink};
+use crate::wallet_error::WalletFfiError;
+
+/// How to open a [`Wallet`].
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct WalletConfig {
+    /// Directory of the wallet's store (created if missing). One open wallet per directory.
+    pub data_dir: String,
+    /// Base URL of the back end, e.g. `http://127.0.0.1:8080`.
+    pub backend_url: String,
+    /// Time allowed for one back-end request, in milliseconds.
+    #[uniffi(default = 10000)]
+    pub request_timeout_ms: u32,
+    /// Retries of back-end requests that are safe to repeat.
+    #[uniffi(default = 2)]
+    pub max_retries: u32,
+}
+
+/// Kind of the bank account behind a card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum AccountKind {
+    /// Debit card.
+    Debit,
+    /// Credit card.
+    Credit,
+    /// Quasi-credit card.
+    QuasiCredit,
+    /// Stand-alone electronic cash.
+    ECash,
+}
+
+impl From<CoreAccountKind> for AccountKind {
+    fn from(kind: CoreAccountKind) -> Self {
+        match kind {
+            CoreAccountKind::Debit => Self::Debit,
+            CoreAccountKind::Credit => Self::Credit,
+            CoreAccountKind::QuasiCredit => Self::QuasiCredit,
+            CoreAccountKind::ECash => Self::ECash,
+        }
+    }
+}
+
+/// A binding waiting for its one-time code.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PendingBinding {
+    /// Pass to [`Wallet::confirm_binding`].
+    pub session_id: String,
+    /// Card number masked to its first 6 and last 4 digits.
+    pub masked_pan: String,
+    /// Kind of the account.
+    pub account_kind: AccountKind,
+    /// Masked phone number the code went to.
+    pub otp_sent_to: String,
+    /// When the code expires.
+    pub otp_expires_at: SystemTime,
+}
+
+impl From<CorePendingBinding> for PendingBinding {
+    fn from(p: CorePendingBinding) -> Self {
+        Self {
+            session_id: p.session_id,
+            masked_pan: p.masked_pan,
+            account_kind: p.account_kind.into(),
+            otp_sent_to: p.otp_sent_to,
+            otp_expires_at: unix_time(p.otp_expires_at),
+        }
+    }
+}
+
+/// A card bound to this wallet. Never holds the full card number.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Binding {
+    /// The bank's identifier of the binding.
+    pub binding_id: String,
+    /// Card number masked to its first 6 and last 4 digits.
+    pub masked_pan: String,
+    /// Kind of the account.
+    pub account_kind: AccountKind,
+    /// Holder's name, masked.
+    pub holder_name_masked: String,
+    /// Issuing bank.
+    pub issuer_name: String,
+    /// When the binding was created.
+    pub created_at: SystemTime,
+}
+
+impl From<CoreBinding> for Binding {
+    fn from(b: CoreBinding) -> Self {
+        Self {
+            binding_id: b.binding_id,
+            masked_pan: b.masked_pan,
+            account_kind: b.account_kind.into(),
+            holder_name_masked: b.holder_name_masked,
+            issuer_name: b.issuer_name,
+            created_at: unix_time(b.created_at),
+        }
+    }
+}
+
+/// Unix seconds as a time point (the epoch if out of range).
+fn unix_time(secs: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH
+        .checked_add(Duration::from_secs(secs))
+        .unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+/// The wallet of one installation. Close it (Kotlin `close()`, Swift/Python: drop the last
+/// reference) before opening the same data directory again.
+#[derive(uniffi::Object)]
+pub struct Wallet {
+    inner: wallet_core::Wallet,
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl Wallet {
+    /// Opens (or creates) the wallet in `config.data_dir`.
+    ///
+    /// `key_store` wraps the store's data key (Android Keystore / iOS Keychain); `None` keeps a
+    /// software key file in the data directory (headless use, tests). `log_sink`, when given,
+    /// becomes the library's log sink at [`LogLevel::Info`] (see [`set_log_sink`]).
+    #[uniffi::constructor(default(key_store = None, log_sink = None))]
+    pub fn open(
+        config: WalletConfig,
+        key_store: Option<Arc<dyn KeyStore>>,
+        log_sink: Option<Arc<dyn LogSink>>,
+    ) -> Result<Arc<Self>, WalletFfiError> {
+        if let Some(sink) = log_sink {
+            set_log_sink(Some(sink), LogLevel::Info);
+        }
+        let mut core_config = wallet_core::WalletConfig::new(config.data_dir, config.backend_url);
+        core_config.request_timeout = Duration::from_millis(u64::from(config.request_timeout_ms));
+        core_config.max_retries = config.max_retries;
+        let key_store = key_store
+            .map(|ks| Arc::new(ForeignKeyStore(ks)) as Arc<dyn wallet_core::store::KeyStore>);
+        let inner = wallet_core::Wallet::open(core_config, key_store)?;
+        Ok(Arc::new(Self { inner }))
+    }
+
+    /// This installation's device identifier (random, created on first open).
+    pub fn device_id(&self) -> String {
+        self.inner.device_id().to_owned()
+    }
+
+    /// Starts binding a card: local checks, the bank's real-name check, then a one-time code by
+    /// SMS to the phone on file. The ID number may be the full ID or at least its last 4
+    /// characters.
+    pub async fn begin_binding(
+        &self,
+        pan: String,
+        holder_name: String,
+        id_number: String,
+        phone: String,
+    ) -> Result<PendingBinding, WalletFfiError> {
+        let request = BindingRequest {
+            pan,
+            holder_name,
+            id_number,
+            phone,
+        };
+        Ok(self.inner.begin_binding(&request).await?.into())
+    }
+
+    /// Completes a binding with the one-time code. Safe to repeat after a lost answer.
+    pub async fn confirm_binding(
+        &self,
+        session_id: String,
+        otp: String,
+    ) -> Result<Binding, WalletFfiError> {
+        Ok(self.inner.confirm_binding(&session_id, &otp).await?.into())
+    }
+
+    /// The cards bound to this wallet, oldest first.
+    pub fn bindings(&self) -> Result<Vec<Binding>, WalletFfiError> {
+        Ok(self
+            .inner
+            .bindings()?
+            .into_iter()
+            .map(Binding::from)
+            .collect())
+    }
+
+    /// Bindings waiting for their one-time code.
+    pub fn pending_bindings(&self) -> Result<Vec<PendingBinding>, WalletFfiError> {
+        Ok(self
+            .inner
+            .pending_bindings()?
+            .into_iter()
+            .map(PendingBinding::from)
+            .collect())
+    }
+
+    /// Unbinds a card: the bank revokes the device key, then the local binding and key are erased.
+    pub async fn unbind(&self, binding_id: String) -> Result<(), WalletFfiError> {
+        Ok(self.inner.unbind(&binding_id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_time_converts_seconds_and_saturates() {
+        assert_eq!(
+            unix_time(1_700_000_000)
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .ok(),
+            Some(Duration::from_secs(1_700_000_000))
+        );
+        assert_eq!(unix_time(u64::MAX), SystemTime::UNIX_EPOCH);
+    }
+
+    #[test]
+    fn account_kinds_map_one_to_one() {
+        assert_eq!(
+            AccountKind::from(CoreAccountKind::ECash),
+            AccountKind::ECash
+        );
+        assert_eq!(
+            AccountKind::from(CoreAccountKind::QuasiCredit),
+            AccountKind::QuasiCredit
+        );
+    }
+
+    #[test]
+    fn open_with_a_bad_url_is_a_config_error() {
+        let dir = std::env::temp_dir().join(format!("wallet-ffi-test-{}", std::process::id()));
+        let config = WalletConfig {
+            data_dir: dir.to_string_lossy().into_owned(),
+            backend_url: "ftp://bank.example".into(),
+            request_timeout_ms: 1000,
+            max_retries: 0,
+        };
+        let err = Wallet::open(config, None, None).err();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            matches!(err, Some(WalletFfiError::Config { ref code, .. }) if code == "invalid_url"),
+            "{err:?}"
+        );
+    }
+}
