@@ -7,6 +7,9 @@
 //!   with `409 IDEMPOTENCY_CONFLICT`.
 //! - Failures answer a 4xx/5xx status with an [`ErrorBody`] whose `code` is one of [`codes`].
 //!
+//! Entity APIs beside this file: [`tsm`] (card opening and management orders; the GP SERAM wire
+//! format itself lives in [`crate::ota`]).
+//!
 //! Endpoints (account management system = the bank, and the SMS access channel):
 //! - `POST /bank/v1/bindings` [`BeginBindingRequest`] → [`BeginBindingResponse`]
 //! - `POST /bank/v1/bindings/confirm` [`ConfirmBindingRequest`] → [`BindingRecord`]
@@ -17,6 +20,8 @@
 //! - `GET  /health` → `"ok"`
 
 use serde::{Deserialize, Serialize};
+
+pub mod tsm;
 
 /// Header carrying the idempotency key of a state-changing request.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
