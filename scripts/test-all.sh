@@ -8,7 +8,7 @@
 #                 debootstrap and the Swift chroot (scripts/swift-env.sh; cached outside the repo)
 #   rust-fmt      cargo fmt --all -- --check
 #   rust-clippy   cargo clippy --workspace --all-targets -- -D warnings
-#   rust-test     cargo test --workspace
+#   rust-test     cargo test --workspace --no-fail-fast (every test binary runs)
 #   gen-bindings  scripts/gen-bindings.sh (debug + test-hooks; build output, ignored by git)
 #   kotlin        scripts/test-kotlin.sh  (Maven, JUnit 5, JNA)     } each next to its own
 #   swift         scripts/test-swift.sh   (SwiftPM, XCTest)         } mock backend
@@ -73,7 +73,12 @@ summarize() {
         awk '/^test result:/ { for (i = 1; i <= NF; i++) { v = $i + 0
                 if ($(i+1) ~ /^passed/) p += v; if ($(i+1) ~ /^failed/) f += v; if ($(i+1) ~ /^ignored/) g += v }
                 n++ }
-             END { if (n) printf "%d passed, %d failed, %d ignored (%d test binaries)", p, f, g, n }' "$logf"
+             END { if (n) printf "%d passed, %d failed, %d ignored (%d test binaries", p, f, g, n }' "$logf"
+        if grep -q '^test result:' "$logf"; then
+            printf ', %s failing)' "$(grep -c '^error: test failed' "$logf" || true)"
+        else
+            echo "no test ran: $(grep -m1 -E '^error' "$logf" || echo 'see the log')"
+        fi
         ;;
     kotlin)
         grep -E '^\[[A-Z]+\] Tests run: [0-9]+, Failures' "$logf" | grep -v ' -- in ' | tail -n1 |
@@ -88,7 +93,11 @@ summarize() {
             "$(grep -E '^(OK|FAILED)' "$logf" | tail -n1)"
         ;;
     gen-bindings)
-        echo "$(grep -cE '^  (android|ios|build)/' "$logf" || true) files generated"
+        if grep -q 'bindings generated from' "$logf"; then
+            echo "$(grep -cE '^  (android|ios|build)/' "$logf" || true) files generated"
+        else
+            echo "not generated: $(grep -m1 -E '^error' "$logf" || echo 'see the log')"
+        fi
         ;;
     esac
 }
@@ -121,7 +130,7 @@ for stage in "${stages[@]}"; do
     setup) run_stage setup setup ;;
     rust-fmt) run_stage rust-fmt cargo fmt --all -- --check ;;
     rust-clippy) run_stage rust-clippy cargo clippy --workspace --all-targets -- -D warnings ;;
-    rust-test) run_stage rust-test cargo test --workspace ;;
+    rust-test) run_stage rust-test cargo test --workspace --no-fail-fast ;;
     gen-bindings) run_stage gen-bindings "$scripts/gen-bindings.sh" ;;
     kotlin | swift | python)
         if [ "${result[gen-bindings]:-}" != "" ] && [ "${result[gen-bindings]}" != PASS ]; then

@@ -144,6 +144,8 @@ impl From<WalletError> for WalletFfiError {
             WalletError::Backend(e) => e.into(),
             WalletError::Crypto(e) => e.into(),
             WalletError::Config(message) => variant!(Config, "data_dir", message),
+            // Card operations are exported with the SE work; until then a generic code.
+            WalletError::Card(e) => variant!(Backend, "card", e),
         }
     }
 }

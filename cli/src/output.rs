@@ -84,6 +84,7 @@ impl Output {
 /// The CLI's error: a message and a stable kind for `--json`.
 pub mod anyhow_like {
     use wallet_core::binding::BindingError;
+    use wallet_core::tsm::CardError;
     use wallet_core::WalletError;
 
     /// A command failed.
@@ -102,6 +103,23 @@ pub mod anyhow_like {
         /// Stable kind, e.g. `binding.wrong_code`.
         pub fn kind(&self) -> &str {
             &self.kind
+        }
+    }
+
+    fn card_kind(e: &CardError) -> &'static str {
+        match e {
+            CardError::NoSecureElement => "card.no_secure_element",
+            CardError::BindingNotFound => "card.binding_not_found",
+            CardError::CardExists => "card.exists",
+            CardError::CardNotFound => "card.not_found",
+            CardError::InvalidState(_) => "card.invalid_state",
+            CardError::ECashLoadRefused(_) => "card.ecash_load_refused",
+            CardError::OrderFailed { .. } => "card.order_failed",
+            CardError::Ota(_) => "card.ota",
+            CardError::Se(_) => "card.se",
+            CardError::Backend(_) => "backend",
+            CardError::Store(_) => "store",
+            CardError::Crypto(_) => "crypto",
         }
     }
 
@@ -130,6 +148,7 @@ pub mod anyhow_like {
                     BindingError::Store(_) => "store",
                     BindingError::Crypto(_) => "crypto",
                 },
+                WalletError::Card(c) => card_kind(c),
                 WalletError::Store(_) => "store",
                 WalletError::Backend(_) => "backend",
                 WalletError::Crypto(_) => "crypto",

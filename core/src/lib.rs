@@ -14,17 +14,20 @@
 //! - [`gp`]: GlobalPlatform secure channels (SCP03, SCP02) and card-management commands.
 //! - [`ota`]: air card opening — the GP SERAM local agent and its wire types.
 //! - [`se`]: secure-element access modelled on OMAPI, the platform seam and the reader policy.
+//! - [`tsm`]: air card opening and the card life cycle through the TSM (orders + SERAM).
 //! - [`wallet`]: the facade the bindings expose.
 
 pub mod apdu;
 pub mod backend;
 pub mod binding;
 pub mod card;
+pub mod clock;
 pub mod crypto;
 pub mod gp;
 pub mod ota;
 pub mod se;
 pub mod store;
+pub mod tsm;
 pub mod wallet;
 
 pub use wallet::{Wallet, WalletConfig, WalletError};

@@ -257,6 +257,7 @@ fn config() -> AgentConfig {
         request_timeout: Duration::from_secs(5),
         retry_window: Duration::from_millis(300),
         retry_backoff: Duration::from_millis(50),
+        session_deadline: Duration::from_secs(20), // no test can hang on the agent
         ..AgentConfig::default()
     }
 }
@@ -506,8 +507,9 @@ async fn polling_delays_are_honoured_and_capped() {
         .unwrap();
     assert_eq!(outcome.round_trips, 5);
 
-    let script = ra.lock().unwrap();
-    let times: Vec<Instant> = script
+    let times: Vec<Instant> = ra
+        .lock()
+        .unwrap()
         .received
         .iter()
         .filter(|r| r.path == "remoteManagement")

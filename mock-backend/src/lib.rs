@@ -19,9 +19,11 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod persist;
+pub mod se_sim;
 pub mod server;
 pub mod sms;
 pub mod state;
+pub mod world_keys;
 
 pub use error::ApiError;
 pub use server::{router, ClockAdvanceRequest, ClockState, MockError, MockWorld, MockWorldConfig};

@@ -12,6 +12,7 @@ use crate::backend::api::{
 use crate::backend::client::IdempotencyKey;
 use crate::backend::{BackendClient, BackendError};
 use crate::crypto::ecdsa::P256SigningKey;
+use crate::clock::unix_now;
 use crate::crypto::random;
 use crate::store::Store;
 use zeroize::Zeroizing;
@@ -185,12 +186,4 @@ fn decode_key(pkcs8_hex: &str) -> Result<P256SigningKey, BindingError> {
         hex::decode(pkcs8_hex).map_err(|_| crate::crypto::CryptoError::InvalidKey("stored device key"))?,
     );
     Ok(P256SigningKey::from_pkcs8(&bytes)?)
-}
-
-/// Seconds since the Unix epoch (0 if the clock is before it).
-pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }

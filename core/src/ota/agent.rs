@@ -15,7 +15,7 @@ use super::http::RaHttp;
 use super::progress::{NoListener, OtaListener, Progress};
 use super::seram::{
     validate_session_id, DataFormat, HandshakeCommand, HandshakeResponse, LocalAgentStatusEnum,
-    RemoteManagementReport, SeType, SecureElement,
+    RemoteManagementReport, SecureElement,
 };
 use crate::se::{preference_order, ReaderInfo, ReaderKind, SeError, SeService};
 
@@ -206,7 +206,7 @@ impl LocalAgent {
     }
 }
 
-/// The SEs to offer, best first, each named by its reader (SERAM `seId`).
+/// The SEs to offer, best first, each named as [`super::identity::describe`] says.
 pub(crate) fn inventory(se: &SeService, preferred: Option<ReaderKind>) -> Result<Vec<Target>, SeError> {
     let readers = se.readers()?;
     let infos: Vec<ReaderInfo> = readers.iter().map(|r| r.info().clone()).collect();
@@ -214,15 +214,7 @@ pub(crate) fn inventory(se: &SeService, preferred: Option<ReaderKind>) -> Result
         .into_iter()
         .filter_map(|info| readers.iter().find(|r| r.name() == info.name))
         .map(|reader| Target {
-            wire: SecureElement {
-                se_type: match reader.kind() {
-                    Some(ReaderKind::Ese) => SeType::Ese,
-                    Some(ReaderKind::Sim) => SeType::Uicc,
-                    Some(ReaderKind::Sd) | None => SeType::Undefined,
-                },
-                se_id: reader.name().to_owned(),
-                se_extra_info: None,
-            },
+            wire: super::identity::describe(reader),
             reader: reader.clone(),
         })
         .collect())

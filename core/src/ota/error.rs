@@ -6,7 +6,7 @@ use crate::se::SeError;
 
 /// A SERAM session failed. Failures the spec says to *report* to the remote agent (an SE error
 /// while executing C-APDUs) are not errors: they travel in the next report and end up in
-/// [`super::OtaOutcome::reported_failures`].
+/// [`super::OtaOutcome::failures`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OtaError {
     /// The RA endpoint is not an http(s) URL, or is plain http while that is not allowed.

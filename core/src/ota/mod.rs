@@ -6,7 +6,7 @@
 //! - [`agent`]: [`LocalAgent`] — handshake, HTTP polling, SE RAM command execution, reports.
 //! - [`progress`]: [`OtaProgress`] and the [`OtaListener`] for the UI and the device
 //!   application's notifications.
-//! - [`error`]: [`OtaError`].
+//! - [`error`]: the typed errors of a session, [`OtaError`].
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -22,6 +22,7 @@
 
 pub mod agent;
 pub mod error;
+pub mod identity;
 mod exchange;
 mod executor;
 mod http;

@@ -9,7 +9,7 @@
 //!   re-issues a `6Cxx` command with the right Le.
 //! - [`policy`]: which SE to use — the user's preferred kind if present, else eSE → SIM → SD,
 //!   else [`SeRoute::Hce`] (no SE is a route, not an error).
-//! - [`error`]: [`SeError`].
+//! - [`error`]: the typed errors of SE access, [`SeError`].
 //!
 //! ```
 //! use std::sync::Arc;

@@ -4,7 +4,8 @@
 use super::error::SeError;
 
 /// Where a secure element sits, from the OMAPI reader name (`eSE1`, `SIM1`, `SD1`…).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReaderKind {
     /// Embedded SE in the handset ("NFC full terminal"); readers `eSE1`, `eSE2`…
     Ese,

@@ -4,6 +4,7 @@ use crate::backend::BackendError;
 use crate::binding::BindingError;
 use crate::crypto::CryptoError;
 use crate::store::{KeyStoreError, StoreError};
+use crate::tsm::CardError;
 
 /// Any failure of a wallet operation, by domain.
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +12,9 @@ pub enum WalletError {
     /// Account binding failed.
     #[error(transparent)]
     Binding(#[from] BindingError),
+    /// A card operation on a secure element failed.
+    #[error(transparent)]
+    Card(#[from] CardError),
     /// The store failed (corrupt, newer version, tampered, I/O).
     #[error(transparent)]
     Store(#[from] StoreError),

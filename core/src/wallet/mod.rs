@@ -8,7 +8,10 @@ pub use error::WalletError;
 
 use crate::backend::{BackendClient, ClientConfig};
 use crate::binding::{Binder, Binding, BindingRequest, PendingBinding};
+use crate::ota::OtaListener;
+use crate::se::{ReaderKind, SeService, SeTransport};
 use crate::store::{KeyStore, SoftwareKeyStore, Store};
+use crate::tsm::{CardError, CardManager, SeCard};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,7 +51,10 @@ const KEY_DEVICE_ID: &str = "device_id";
 #[derive(Debug, Clone)]
 pub struct Wallet {
     device_id: String,
+    store: Store,
+    client: BackendClient,
     binder: Binder,
+    cards: Option<CardManager>,
 }
 
 impl Wallet {
@@ -74,8 +80,76 @@ impl Wallet {
                 id
             }
         };
-        let binder = Binder::new(store, client, device_id.clone());
-        Ok(Self { device_id, binder })
+        let binder = Binder::new(store.clone(), client.clone(), device_id.clone());
+        Ok(Self { device_id, store, client, binder, cards: None })
+    }
+
+    /// Gives the wallet access to the device's secure elements (OMAPI on Android, the SE
+    /// simulator headless). Without it, card operations answer [`CardError::NoSecureElement`].
+    pub fn with_secure_elements(mut self, transport: Arc<dyn SeTransport>) -> Self {
+        self.cards = Some(CardManager::new(
+            self.store.clone(),
+            self.client.clone(),
+            self.binder.clone(),
+            SeService::new(transport),
+        ));
+        self
+    }
+
+    /// Replaces the card manager's SERAM agent settings (tests shorten polling delays).
+    pub fn with_ota_config(mut self, config: crate::ota::AgentConfig) -> Self {
+        self.cards = self.cards.map(|cards| cards.with_agent_config(config));
+        self
+    }
+
+    fn cards(&self) -> Result<&CardManager, CardError> {
+        self.cards.as_ref().ok_or(CardError::NoSecureElement)
+    }
+
+    /// Air card opening in the preferred SE (else eSE → SIM → SD), with `initial_ecash_load`
+    /// fen of electronic cash; progress goes to `listener`. Safe to run again after an
+    /// interruption: it converges on one personalised card.
+    pub async fn open_card(
+        &self,
+        binding_id: &str,
+        preferred: Option<ReaderKind>,
+        initial_ecash_load: u64,
+        listener: Option<Arc<dyn OtaListener>>,
+    ) -> Result<SeCard, WalletError> {
+        Ok(self.cards()?.open_card(binding_id, preferred, initial_ecash_load, listener).await?)
+    }
+
+    /// The cards in this device's secure elements.
+    pub fn cards_in_se(&self) -> Result<Vec<SeCard>, WalletError> {
+        match &self.cards {
+            Some(cards) => Ok(cards.cards()?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Asks the TSM to read the card's state and balance from the SE.
+    pub async fn card_status(&self, binding_id: &str, se_id: &str) -> Result<SeCard, WalletError> {
+        Ok(self.cards()?.card_status(binding_id, se_id).await?)
+    }
+
+    /// Locks the card.
+    pub async fn lock_card(&self, binding_id: &str, se_id: &str) -> Result<SeCard, WalletError> {
+        Ok(self.cards()?.lock_card(binding_id, se_id).await?)
+    }
+
+    /// Unlocks the card.
+    pub async fn unlock_card(&self, binding_id: &str, se_id: &str) -> Result<SeCard, WalletError> {
+        Ok(self.cards()?.unlock_card(binding_id, se_id).await?)
+    }
+
+    /// Deletes the card from its SE.
+    pub async fn delete_card(&self, binding_id: &str, se_id: &str) -> Result<SeCard, WalletError> {
+        Ok(self.cards()?.delete_card(binding_id, se_id).await?)
+    }
+
+    /// Reads the card's electronic cash balance from the SE (no network).
+    pub async fn ecash_balance(&self, binding_id: &str, se_id: &str) -> Result<u64, WalletError> {
+        Ok(self.cards()?.ecash_balance(binding_id, se_id).await?)
     }
 
     /// This installation's device identifier (random, created on first open).

@@ -1,0 +1,258 @@
+//! Orders to the TSM, the SERAM session that carries them out, and the card records.
+
+use super::model::{card_key, NS_CARDS};
+use super::{CardError, CardState, SeCard};
+use crate::apdu::{CommandApdu, Tag};
+use crate::backend::api::tsm::{
+    CardOperation, CardOrderRequest, OrderAccepted, OrderSecureElement, OrderState, OrderStatus,
+    PATH_TSM_ORDERS,
+};
+use crate::backend::client::IdempotencyKey;
+use crate::backend::BackendClient;
+use crate::binding::Binder;
+use crate::card::perso::parse_amount_n12;
+use crate::clock::unix_now;
+use crate::crypto::random;
+use crate::ota::{identity, AgentConfig, LocalAgent, NoListener, OtaListener, OtaOutcome};
+use crate::se::{Reader, ReaderKind, SeError, SeRoute, SeService};
+use crate::store::Store;
+use std::sync::Arc;
+
+/// Opens and manages payment cards in the device's secure elements through the TSM.
+#[derive(Clone)]
+pub struct CardManager {
+    store: Store,
+    client: BackendClient,
+    binder: Binder,
+    se: SeService,
+    agent: AgentConfig,
+}
+
+impl std::fmt::Debug for CardManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardManager").finish_non_exhaustive()
+    }
+}
+
+impl CardManager {
+    /// A manager over the device's SEs (`se`), signing orders with the bindings' device keys.
+    pub fn new(store: Store, client: BackendClient, binder: Binder, se: SeService) -> Self {
+        let agent = AgentConfig {
+            // The mock world serves plain HTTP on loopback; a production back end is HTTPS.
+            allow_http: client.base_url().starts_with("http://"),
+            ..AgentConfig::default()
+        };
+        Self { store, client, binder, se, agent }
+    }
+
+    /// Replaces the SERAM local agent's settings (tests shorten delays).
+    pub fn with_agent_config(mut self, agent: AgentConfig) -> Self {
+        self.agent = agent;
+        self
+    }
+
+    /// Air card opening: installs and personalises the payment application for `binding_id` in
+    /// the preferred SE (else eSE → SIM → SD), loading `initial_ecash_load` fen of electronic
+    /// cash. Progress goes to `listener`. Safe to run again after an interruption.
+    pub async fn open_card(
+        &self,
+        binding_id: &str,
+        preferred: Option<ReaderKind>,
+        initial_ecash_load: u64,
+        listener: Option<Arc<dyn OtaListener>>,
+    ) -> Result<SeCard, CardError> {
+        self.binder.device_key(binding_id)?; // the binding exists here
+        let se = self.se.clone();
+        let reader = blocking(move || match se.route(preferred)? {
+            SeRoute::Se(reader) => Ok(reader),
+            SeRoute::Hce => Err(CardError::NoSecureElement),
+        })
+        .await?;
+        let target = describe(&reader).await?;
+        let key = card_key(binding_id, &target.se_id);
+        let mut card = match self.store.get::<SeCard>(NS_CARDS, &key)? {
+            Some(card) if matches!(card.state, CardState::Active | CardState::Locked) => {
+                return Err(CardError::CardExists)
+            }
+            Some(card) => card,
+            None => SeCard {
+                binding_id: binding_id.to_owned(),
+                reader: reader.name().to_owned(),
+                reader_kind: reader.kind(),
+                se_id: target.se_id.clone(),
+                instance_aid: String::new(),
+                masked_pan: String::new(),
+                state: CardState::Opening,
+                ecash_balance: None,
+                last_order_id: String::new(),
+                last_round_trips: 0,
+                updated_at: unix_now(),
+            },
+        };
+        card.state = CardState::Opening;
+        self.store.put_durable(NS_CARDS, &key, &card)?;
+        let load = (initial_ecash_load > 0).then_some(initial_ecash_load);
+        let (status, outcome) = self
+            .run_order(binding_id, CardOperation::Open, &reader, &target, load, listener)
+            .await?;
+        self.finish(card, status, outcome)
+    }
+
+    /// Locks the card (the TSM sets its application life cycle to locked).
+    pub async fn lock_card(&self, binding_id: &str, se_id: &str) -> Result<SeCard, CardError> {
+        self.manage(binding_id, se_id, CardOperation::Lock).await
+    }
+
+    /// Unlocks a locked card.
+    pub async fn unlock_card(&self, binding_id: &str, se_id: &str) -> Result<SeCard, CardError> {
+        self.manage(binding_id, se_id, CardOperation::Unlock).await
+    }
+
+    /// Deletes the card from the SE.
+    pub async fn delete_card(&self, binding_id: &str, se_id: &str) -> Result<SeCard, CardError> {
+        self.manage(binding_id, se_id, CardOperation::Delete).await
+    }
+
+    /// Asks the TSM to read the card's state and balance from the SE.
+    pub async fn card_status(&self, binding_id: &str, se_id: &str) -> Result<SeCard, CardError> {
+        self.manage(binding_id, se_id, CardOperation::Status).await
+    }
+
+    /// The cards this wallet knows, in key order.
+    pub fn cards(&self) -> Result<Vec<SeCard>, CardError> {
+        Ok(self.store.list::<SeCard>(NS_CARDS)?.into_iter().map(|(_, c)| c).collect())
+    }
+
+    /// Reads the electronic cash balance (tag 9F79) straight from the card's application in the
+    /// SE, without the network; updates the record.
+    pub async fn ecash_balance(&self, binding_id: &str, se_id: &str) -> Result<u64, CardError> {
+        let key = card_key(binding_id, se_id);
+        let mut card: SeCard = self.store.get(NS_CARDS, &key)?.ok_or(CardError::CardNotFound)?;
+        if card.state != CardState::Active {
+            return Err(CardError::InvalidState(format!("the card is {:?}", card.state)));
+        }
+        let aid = hex::decode(&card.instance_aid)
+            .map_err(|_| CardError::InvalidState("no instance AID recorded".into()))?;
+        let se = self.se.clone();
+        let reader_name = card.reader.clone();
+        let balance = blocking(move || -> Result<u64, CardError> {
+            let reader = se.reader(&reader_name)?;
+            let session = reader.open_session()?;
+            let channel = session.open_logical_channel(Some(&aid), 0x00)?;
+            let tag = Tag::new(0x9F79).map_err(|_| SeError::Platform { message: "tag".into() })?;
+            let command = CommandApdu::get_data(tag)
+                .map_err(|_| SeError::Platform { message: "GET DATA".into() })?;
+            let response = channel.transmit(&command)?;
+            if !response.sw.is_success() {
+                return Err(SeError::UnexpectedStatus { sw: response.sw.0 }.into());
+            }
+            let value = match crate::apdu::tlv::find(&response.data, tag) {
+                Ok(Some(object)) => object.value().to_vec(),
+                _ => response.data.clone(),
+            };
+            parse_amount_n12(&value).map_err(|e| CardError::InvalidState(e.to_string()))
+        })
+        .await?;
+        card.ecash_balance = Some(balance);
+        card.updated_at = unix_now();
+        self.store.put(NS_CARDS, &key, &card)?;
+        Ok(balance)
+    }
+
+    async fn manage(&self, binding_id: &str, se_id: &str, operation: CardOperation) -> Result<SeCard, CardError> {
+        let key = card_key(binding_id, se_id);
+        let card: SeCard = self.store.get(NS_CARDS, &key)?.ok_or(CardError::CardNotFound)?;
+        let se = self.se.clone();
+        let reader_name = card.reader.clone();
+        let reader = blocking(move || Ok::<_, CardError>(se.reader(&reader_name)?)).await?;
+        let target = describe(&reader).await?;
+        let (status, outcome) =
+            self.run_order(binding_id, operation, &reader, &target, None, None).await?;
+        self.finish(card, status, outcome)
+    }
+
+    /// Places the order, runs its SERAM session, and fetches how it ended.
+    async fn run_order(
+        &self,
+        binding_id: &str,
+        operation: CardOperation,
+        reader: &Reader,
+        target: &OrderSecureElement,
+        initial_ecash_load: Option<u64>,
+        listener: Option<Arc<dyn OtaListener>>,
+    ) -> Result<(OrderStatus, OtaOutcome), CardError> {
+        let device_key = self.binder.device_key(binding_id)?;
+        let mut request = CardOrderRequest {
+            binding_id: binding_id.to_owned(),
+            operation,
+            se: target.clone(),
+            initial_ecash_load,
+            timestamp: unix_now(),
+            nonce: random::hex_id(16)?,
+            signature: String::new(),
+        };
+        request.signature = hex::encode(device_key.sign(&request.signing_message())?);
+        let accepted: OrderAccepted =
+            self.client.post(PATH_TSM_ORDERS, &request, &IdempotencyKey::generate()?).await?;
+        tracing::info!(order = %accepted.order_id, ?operation, "TSM order accepted");
+
+        let mut config = self.agent.clone();
+        config.preferred_kind = reader.kind();
+        let agent = LocalAgent::new(self.se.clone(), config)
+            .with_listener(listener.unwrap_or_else(|| Arc::new(NoListener)));
+        let endpoint = absolute(self.client.base_url(), &accepted.ra_endpoint);
+        let outcome = agent.run(&endpoint, &accepted.session_id).await?;
+
+        let status: OrderStatus =
+            self.client.get(&format!("{PATH_TSM_ORDERS}/{}", accepted.order_id)).await?;
+        Ok((status, outcome))
+    }
+
+    /// Records what the TSM says about the order's card.
+    fn finish(&self, mut card: SeCard, status: OrderStatus, outcome: OtaOutcome) -> Result<SeCard, CardError> {
+        card.last_order_id = status.order_id.clone();
+        card.last_round_trips = outcome.round_trips;
+        card.updated_at = unix_now();
+        let key = card_key(&card.binding_id, &card.se_id);
+        match status.status {
+            OrderState::Completed => {
+                if let Some(tsm_card) = &status.card {
+                    card.apply(tsm_card);
+                }
+                self.store.put_durable(NS_CARDS, &key, &card)?;
+                Ok(card)
+            }
+            OrderState::Failed | OrderState::Pending => {
+                self.store.put_durable(NS_CARDS, &key, &card)?;
+                let failure = status.failure.unwrap_or_else(|| crate::backend::api::tsm::OrderFailure {
+                    code: "PENDING".into(),
+                    message: "the TSM has not confirmed the order".into(),
+                });
+                Err(CardError::OrderFailed { code: failure.code, message: failure.message })
+            }
+        }
+    }
+}
+
+/// The SERAM identity of the SE in `reader` (talks to the SE: off the async runtime).
+async fn describe(reader: &Reader) -> Result<OrderSecureElement, CardError> {
+    let reader = reader.clone();
+    blocking(move || Ok::<_, CardError>(OrderSecureElement::from(&identity::describe(&reader)))).await
+}
+
+/// `ra_endpoint` made absolute against the back end's base URL.
+fn absolute(base_url: &str, ra_endpoint: &str) -> String {
+    if ra_endpoint.starts_with("http://") || ra_endpoint.starts_with("https://") {
+        return ra_endpoint.to_owned();
+    }
+    format!("{}/{}", base_url.trim_end_matches('/'), ra_endpoint.trim_start_matches('/'))
+}
+
+/// Runs SE work (blocking platform calls) off the async runtime.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, CardError> + Send + 'static,
+) -> Result<T, CardError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CardError::Se(SeError::Platform { message: format!("SE worker failed: {e}") }))?
+}

@@ -1,0 +1,155 @@
+//! The boundary between the simulated card and the applications it hosts: the [`Applet`] trait,
+//! the factory that maps an executable module to its applet class, and [`GenericApplet`], the
+//! class of modules loaded with LOAD (which the simulator cannot execute).
+//!
+//! The card owns everything GlobalPlatform: registry, life cycle, secure channels, decryption
+//! of STORE DATA. An applet sees only plain commands while it is selected and the plain DGIs of
+//! its personalisation.
+
+use serde_json::Value;
+use wallet_core::apdu::{CommandApdu, ResponseApdu, Tag, TlvNode};
+use wallet_core::gp::commands::Dgi;
+use wallet_core::gp::Aid;
+
+use super::error::sw;
+use super::payment::PaymentApplet;
+use crate::world_keys::PAYMENT_MODULE;
+
+/// An applet refused its personalisation data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppletError {
+    /// The DGIs are malformed or incomplete.
+    #[error("personalisation data refused: {0}")]
+    Personalization(String),
+    /// The applet cannot be personalised in its current state (e.g. already personalised).
+    #[error("personalisation not possible now")]
+    NotNow,
+    /// A saved state could not be restored.
+    #[error("saved applet state is malformed: {0}")]
+    State(String),
+}
+
+/// An application instance hosted by the simulated card.
+pub trait Applet: Send {
+    /// Answers SELECT by AID (the card has checked life cycles); `aid` is the instance AID.
+    fn select(&mut self, aid: &Aid) -> ResponseApdu;
+
+    /// Processes a command while the applet is selected on some logical channel. The class
+    /// byte still carries that channel's number.
+    fn process(&mut self, cmd: &CommandApdu) -> ResponseApdu;
+
+    /// Receives one decrypted DGI of its personalisation (STORE DATA routed by the security
+    /// domain after INSTALL [for personalization]).
+    fn store_dgi(&mut self, dgi: Dgi) -> Result<(), AppletError>;
+
+    /// The last STORE DATA block arrived: the applet checks and takes the data it received.
+    fn end_personalization(&mut self) -> Result<(), AppletError>;
+
+    /// Whether the applet has been personalised.
+    fn is_personalized(&self) -> bool;
+
+    /// The applet's state to persist; [`restore`] gives it back after a restart.
+    fn save(&self) -> Value;
+}
+
+/// A new instance of the applet class of executable module `module`: the payment application
+/// for [`PAYMENT_MODULE`], a [`GenericApplet`] for any other module.
+pub fn instantiate(module: &Aid) -> Box<dyn Applet> {
+    if module.as_bytes() == PAYMENT_MODULE {
+        Box::new(PaymentApplet::new())
+    } else {
+        Box::new(GenericApplet::default())
+    }
+}
+
+/// An instance of module `module` restored from what [`Applet::save`] returned.
+pub fn restore(module: &Aid, saved: &Value) -> Result<Box<dyn Applet>, AppletError> {
+    if module.as_bytes() == PAYMENT_MODULE {
+        Ok(Box::new(PaymentApplet::restore(saved)?))
+    } else {
+        Ok(Box::new(GenericApplet::restore(saved)?))
+    }
+}
+
+/// The FCI `6F { 84 aid, extra.. }`.
+pub(crate) fn fci(aid: &Aid, proprietary: Option<TlvNode>) -> Vec<u8> {
+    let mut children = vec![TlvNode::primitive(Tag::DF_NAME, aid.as_bytes())];
+    children.extend(proprietary);
+    TlvNode::constructed(Tag::FCI_TEMPLATE, children).encode()
+}
+
+/// The applet class of modules loaded with LOAD: selectable (FCI with its AID), accepts any
+/// personalisation, supports no other command (`6D00`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct GenericApplet {
+    personalized: bool,
+    dgis_received: usize,
+}
+
+impl GenericApplet {
+    fn restore(saved: &Value) -> Result<GenericApplet, AppletError> {
+        let personalized = saved
+            .get("personalized")
+            .and_then(Value::as_bool)
+            .ok_or_else(|| AppletError::State("personalized flag".into()))?;
+        Ok(GenericApplet {
+            personalized,
+            dgis_received: 0,
+        })
+    }
+}
+
+impl Applet for GenericApplet {
+    fn select(&mut self, aid: &Aid) -> ResponseApdu {
+        ResponseApdu::success(fci(aid, None))
+    }
+
+    fn process(&mut self, _cmd: &CommandApdu) -> ResponseApdu {
+        ResponseApdu::status_only(sw::INS_NOT_SUPPORTED)
+    }
+
+    fn store_dgi(&mut self, _dgi: Dgi) -> Result<(), AppletError> {
+        self.dgis_received += 1;
+        Ok(())
+    }
+
+    fn end_personalization(&mut self) -> Result<(), AppletError> {
+        self.personalized = true;
+        Ok(())
+    }
+
+    fn is_personalized(&self) -> bool {
+        self.personalized
+    }
+
+    fn save(&self) -> Value {
+        serde_json::json!({ "personalized": self.personalized })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generic_applet_selects_and_round_trips() {
+        let aid = Aid::new(vec![0xA0, 0, 0, 0, 0x01, 0x02]).unwrap();
+        let mut applet = instantiate(&aid);
+        assert_eq!(
+            applet.select(&aid).to_bytes(),
+            hex::decode(
+                "6F088406A00000000102" /* FCI */
+                    .to_owned()
+                    + "9000"
+            )
+            .unwrap()
+        );
+        let cmd = CommandApdu::new(0x80, 0x10, 0, 0);
+        assert_eq!(applet.process(&cmd).sw, sw::INS_NOT_SUPPORTED);
+        assert!(!applet.is_personalized());
+        applet.end_personalization().unwrap();
+        let restored = restore(&aid, &applet.save()).unwrap();
+        assert!(restored.is_personalized());
+        assert!(restore(&aid, &serde_json::json!({})).is_err());
+    }
+}

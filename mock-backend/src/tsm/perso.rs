@@ -1,0 +1,264 @@
+//! The card data the application provider's TSM writes into a new payment application instance:
+//! a device PAN issued for the SE (never the account's PAN), its expiry and sequence number,
+//! the ICC master keys derived from the issuer master keys, and the electronic cash.
+//!
+//! # Issuer master keys (public test values)
+//!
+//! | key | value |
+//! |---|---|
+//! | IMK-AC (application cryptograms) | `0123456789ABCDEFFEDCBA9876543210` |
+//! | IMK-SMI (secure messaging integrity) | `11223344556677888877665544332211` |
+//! | IMK-SMC (secure messaging confidentiality) | `A1A2A3A4A5A6A7A8B1B2B3B4B5B6B7B8` |
+//!
+//! ICC master keys ([`derive_icc_keys`]): `Y` = the rightmost 16 digits of PAN ‖ PSN (two
+//! digits), left-padded with `0`, packed as 8 BCD bytes.
+//! - SM4 cards (PBOC 3.0, JR/T 0025.17): `MK = SM4(IMK, Y ‖ ¬Y)`.
+//! - 3DES cards (EMV Book 2 Annex A1.4.1, option A): `MK = 3DES(IMK, Y) ‖ 3DES(IMK, ¬Y)`,
+//!   without parity adjustment.
+//!
+//! Cards are issued with SM4 ([`CARD_CRYPTO`]). Device PANs: BIN [`DEVICE_PAN_BIN`], nine random
+//! digits and a Luhn check digit; PSN `01`; expiry the last day of the month five years after
+//! issue. E-cash limits: balance [`ECASH_BALANCE_LIMIT`], one transaction
+//! [`ECASH_SINGLE_LIMIT`] (fen). The near-field payment work will move the issuer key
+//! derivation next to the issuer, which checks the cryptograms.
+
+use wallet_core::backend::api::AccountKind;
+use wallet_core::card::perso::{is_secret_dgi, CardCrypto, CardKeys, CardPersonalization, ECashParams};
+use wallet_core::crypto::des::tdes_ecb_encrypt;
+use wallet_core::crypto::random;
+use wallet_core::crypto::sm4::sm4_ecb_encrypt;
+use wallet_core::crypto::CryptoError;
+use wallet_core::gp::commands::{DataStructure, Dgi, StoreData, StoreDataEncryption};
+use wallet_core::gp::{GpError, KeyEncryptionKey};
+
+use super::records::CardRecord;
+
+/// Issuer master key for application cryptograms (test value).
+pub const IMK_AC: [u8; 16] = [
+    0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF, 0xFE, 0xDC, 0xBA, 0x98, 0x76, 0x54, 0x32, 0x10,
+];
+/// Issuer master key for secure messaging integrity (test value).
+pub const IMK_SMI: [u8; 16] = [
+    0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
+];
+/// Issuer master key for secure messaging confidentiality (test value).
+pub const IMK_SMC: [u8; 16] = [
+    0xA1, 0xA2, 0xA3, 0xA4, 0xA5, 0xA6, 0xA7, 0xA8, 0xB1, 0xB2, 0xB3, 0xB4, 0xB5, 0xB6, 0xB7, 0xB8,
+];
+/// The algorithm of the cards this TSM issues.
+pub const CARD_CRYPTO: CardCrypto = CardCrypto::Sm4;
+/// The BIN of device PANs (fictional).
+pub const DEVICE_PAN_BIN: &str = "628888";
+/// Highest e-cash balance of a card (fen): ¥1,000.
+pub const ECASH_BALANCE_LIMIT: u64 = 100_000;
+/// Highest amount of one offline e-cash transaction (fen): ¥500.
+pub const ECASH_SINGLE_LIMIT: u64 = 50_000;
+/// CNY / China (ISO 4217 / ISO 3166 numeric).
+const CNY: u16 = 156;
+/// Years a card is valid.
+const VALIDITY_YEARS: i64 = 5;
+/// Largest STORE DATA data field.
+const MAX_STORE_DATA: usize = 255;
+
+/// The `Y` block of the ICC master key derivation: rightmost 16 digits of PAN ‖ PSN, BCD.
+fn derivation_block(pan: &str, psn: u8) -> Result<[u8; 8], CryptoError> {
+    if !pan.bytes().all(|b| b.is_ascii_digit()) || psn > 99 {
+        return Err(CryptoError::InvalidInput("PAN must be digits and PSN at most 99"));
+    }
+    let digits = format!("{pan}{psn:02}");
+    let tail = digits.get(digits.len().saturating_sub(16)..).unwrap_or_default();
+    let padded = format!("{tail:0>16}");
+    let bytes = hex::decode(padded).map_err(|_| CryptoError::InvalidInput("PAN digits"))?;
+    <[u8; 8]>::try_from(bytes.as_slice()).map_err(|_| CryptoError::InvalidInput("PAN digits"))
+}
+
+/// One ICC master key from an issuer master key (see the [module documentation](self)).
+pub fn derive_icc_key(crypto: CardCrypto, imk: &[u8; 16], pan: &str, psn: u8) -> Result<[u8; 16], CryptoError> {
+    let y = derivation_block(pan, psn)?;
+    let not_y = y.map(|b| !b);
+    let mut input = [0u8; 16];
+    input[..8].copy_from_slice(&y);
+    input[8..].copy_from_slice(&not_y);
+    let out = match crypto {
+        CardCrypto::Sm4 => sm4_ecb_encrypt(imk, &input)?,
+        CardCrypto::Tdes => tdes_ecb_encrypt(imk, &input)?,
+    };
+    <[u8; 16]>::try_from(out.as_slice()).map_err(|_| CryptoError::InvalidInput("cipher output"))
+}
+
+/// The three ICC master keys (AC, SMI, SMC) of card `pan` / `psn`.
+pub fn derive_icc_keys(crypto: CardCrypto, pan: &str, psn: u8) -> Result<CardKeys, CryptoError> {
+    Ok(CardKeys {
+        ac: derive_icc_key(crypto, &IMK_AC, pan, psn)?.into(),
+        smi: derive_icc_key(crypto, &IMK_SMI, pan, psn)?.into(),
+        smc: derive_icc_key(crypto, &IMK_SMC, pan, psn)?.into(),
+    })
+}
+
+/// The Luhn check digit that completes `digits`.
+pub fn luhn_check_digit(digits: &str) -> Option<char> {
+    let mut sum = 0u32;
+    for (i, c) in digits.chars().rev().enumerate() {
+        let d = c.to_digit(10)?;
+        sum += if i % 2 == 0 {
+            let doubled = d * 2;
+            if doubled > 9 { doubled - 9 } else { doubled }
+        } else {
+            d
+        };
+    }
+    char::from_digit((10 - sum % 10) % 10, 10)
+}
+
+/// A new device PAN: [`DEVICE_PAN_BIN`], nine random digits, a Luhn check digit.
+pub fn issue_device_pan() -> Result<String, CryptoError> {
+    let random: [u8; 8] = random::bytes()?;
+    let number = u64::from_be_bytes(random) % 1_000_000_000;
+    let body = format!("{DEVICE_PAN_BIN}{number:09}");
+    let check = luhn_check_digit(&body).ok_or(CryptoError::InvalidInput("PAN digits"))?;
+    Ok(format!("{body}{check}"))
+}
+
+/// The civil date (year, month, day) of a day count since 1970-01-01 (H. Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// The expiry `YYMMDD` of a card issued at Unix time `now`: the last day of the same month
+/// [`VALIDITY_YEARS`] later.
+pub fn expiry_for(now: u64) -> String {
+    let days = i64::try_from(now / 86_400).unwrap_or(0);
+    let (year, month, _) = civil_from_days(days);
+    let year = year + VALIDITY_YEARS;
+    format!("{:02}{month:02}{:02}", year.rem_euclid(100), days_in_month(year, month))
+}
+
+/// Everything written into the instance of `card` (e-cash balance `balance`).
+pub fn personalization(card: &CardRecord, balance: u64) -> Result<CardPersonalization, CryptoError> {
+    Ok(CardPersonalization {
+        account_kind: card.account_kind,
+        pan: card.device_pan.clone(),
+        pan_sequence: card.pan_sequence,
+        expiry: card.expiry.clone(),
+        crypto: CARD_CRYPTO,
+        currency: CNY,
+        country: CNY,
+        keys: derive_icc_keys(CARD_CRYPTO, &card.device_pan, card.pan_sequence)?,
+        ecash: Some(ECashParams {
+            balance,
+            balance_limit: ECASH_BALANCE_LIMIT,
+            single_transaction_limit: ECASH_SINGLE_LIMIT,
+        }),
+    })
+}
+
+/// The STORE DATA commands carrying `dgis`: one per DGI, numbered from 0, the last marked;
+/// secret DGIs ([`is_secret_dgi`]) with their value encrypted under `kek` and P1 saying so.
+pub fn store_data_commands(dgis: &[Dgi], kek: &KeyEncryptionKey) -> Result<Vec<StoreData>, GpError> {
+    let count = dgis.len();
+    dgis.iter()
+        .enumerate()
+        .map(|(i, dgi)| {
+            let (encryption, value) = if is_secret_dgi(dgi.tag) {
+                (StoreDataEncryption::Encrypted, kek.encrypt(&dgi.data)?)
+            } else {
+                (StoreDataEncryption::None, dgi.data.clone())
+            };
+            let data = Dgi::encode_all(&[Dgi { tag: dgi.tag, data: value }])?;
+            if data.len() > MAX_STORE_DATA {
+                return Err(GpError::InvalidParameter("DGI longer than one STORE DATA"));
+            }
+            Ok(StoreData {
+                last: i + 1 == count,
+                block_number: u8::try_from(i).map_err(|_| GpError::InvalidParameter("too many DGIs"))?,
+                encryption,
+                structure: DataStructure::Dgi,
+                data,
+            })
+        })
+        .collect()
+}
+
+/// Whether an account of `kind` gets electronic cash on its card (every kind: PBOC cards carry
+/// e-cash beside the account).
+pub const fn has_ecash(_kind: AccountKind) -> bool {
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Expected values computed independently with Python `cryptography` (SM4 and TripleDES in
+    /// ECB mode over the hand-built block `Y ‖ ¬Y`).
+    #[test]
+    fn icc_master_keys_match_independent_computation() {
+        // PAN 6288880000000017, PSN 01 → Y = 8888000000001701.
+        let sm4 = derive_icc_key(CardCrypto::Sm4, &IMK_AC, "6288880000000017", 1).unwrap();
+        assert_eq!(hex::encode_upper(sm4), "5A5396BD15155930AF9E763017A39E67");
+        let tdes = derive_icc_key(CardCrypto::Tdes, &IMK_AC, "6288880000000017", 1).unwrap();
+        assert_eq!(hex::encode_upper(tdes), "BEE089993AE84272FE6052A9313E8053");
+        // 13-digit PAN, PSN 00 → 15 digits, left-padded: Y = 0400000000000600.
+        let short = derive_icc_key(CardCrypto::Sm4, &IMK_AC, "4000000000006", 0).unwrap();
+        assert_eq!(hex::encode_upper(short), "0033C02BE1C6F4334C8AF421960A0676");
+        let keys = derive_icc_keys(CardCrypto::Sm4, "6288880000000017", 1).unwrap();
+        assert_eq!(*keys.ac, sm4);
+        assert_ne!(*keys.smi, *keys.ac);
+        assert!(derive_icc_key(CardCrypto::Sm4, &IMK_AC, "62x8", 1).is_err());
+    }
+
+    #[test]
+    fn device_pans_are_luhn_valid_in_the_bin() {
+        assert_eq!(luhn_check_digit("7992739871"), Some('3'));
+        assert_eq!(luhn_check_digit("411111111111111"), Some('1'));
+        let pan = issue_device_pan().unwrap();
+        assert_eq!(pan.len(), 16);
+        assert!(pan.starts_with(DEVICE_PAN_BIN));
+        assert!(crate::bank::validate::is_valid_pan(&pan));
+    }
+
+    #[test]
+    fn expiry_is_the_end_of_the_month_five_years_on() {
+        // 2024-02-10 → 2029-02-28; 2023-02-01 → 2028-02-29 (leap); 2026-11-25 → 2031-11-30.
+        assert_eq!(expiry_for(1_707_523_200), "290228");
+        assert_eq!(expiry_for(1_675_209_600), "280229");
+        assert_eq!(expiry_for(1_795_564_800), "311130");
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+    }
+
+    #[test]
+    fn secret_dgis_travel_encrypted() {
+        let kek = KeyEncryptionKey::aes(&[0x33; 16]);
+        let dgis = vec![
+            Dgi { tag: 0x0101, data: vec![1, 2, 3] },
+            Dgi { tag: 0x8000, data: vec![0x44; 48] },
+        ];
+        let commands = store_data_commands(&dgis, &kek).unwrap();
+        assert_eq!(commands.len(), 2);
+        assert_eq!((commands[0].p1(), commands[0].block_number), (0x08, 0));
+        assert_eq!(commands[0].data, [0x01, 0x01, 0x03, 1, 2, 3]);
+        assert_eq!((commands[1].p1(), commands[1].block_number), (0xE8, 1));
+        let encrypted = kek.encrypt(&[0x44; 48]).unwrap();
+        assert_eq!(commands[1].data[..3], [0x80, 0x00, 48]);
+        assert_eq!(commands[1].data[3..], encrypted[..]);
+        assert_ne!(encrypted, vec![0x44; 48]);
+    }
+}
