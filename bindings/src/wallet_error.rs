@@ -9,6 +9,7 @@ use wallet_core::binding::validate::ValidationError;
 use wallet_core::binding::BindingError;
 use wallet_core::crypto::CryptoError;
 use wallet_core::store::{KeyStoreError, StoreError};
+use wallet_core::tsm::CardError;
 use wallet_core::WalletError;
 
 /// A wallet operation failed.
@@ -87,6 +88,16 @@ pub enum WalletFfiError {
         /// What the back end said.
         error_message: String,
     },
+    /// A card operation on a secure element failed. Codes: `no_secure_element`, `card_exists`,
+    /// `card_not_found`, `invalid_state`, `ecash_load_refused`, `ota`, `secure_element`, or the
+    /// TSM's failure code in lower case.
+    #[error("card error ({code}): {error_message}")]
+    Card {
+        /// Stable machine-readable code.
+        code: String,
+        /// What failed.
+        error_message: String,
+    },
     /// The wallet's local store failed. Codes: `store_corrupt`, `store_newer_version`,
     /// `store_tampered`, `store_io`, `crypto`.
     #[error("storage error ({code}): {error_message}")]
@@ -130,6 +141,7 @@ impl WalletFfiError {
             | Self::NotFound { code, .. }
             | Self::Network { code, .. }
             | Self::Backend { code, .. }
+            | Self::Card { code, .. }
             | Self::Storage { code, .. }
             | Self::KeyStore { code, .. } => code,
         }
@@ -140,12 +152,11 @@ impl From<WalletError> for WalletFfiError {
     fn from(err: WalletError) -> Self {
         match err {
             WalletError::Binding(e) => e.into(),
+            WalletError::Card(e) => e.into(),
             WalletError::Store(e) => e.into(),
             WalletError::Backend(e) => e.into(),
             WalletError::Crypto(e) => e.into(),
             WalletError::Config(message) => variant!(Config, "data_dir", message),
-            // Card operations are exported with the SE work; until then a generic code.
-            WalletError::Card(e) => variant!(Backend, "card", e),
         }
     }
 }
@@ -172,6 +183,28 @@ impl From<BindingError> for WalletFfiError {
             BindingError::Backend(e) => e.into(),
             BindingError::Store(e) => e.into(),
             BindingError::Crypto(e) => e.into(),
+        }
+    }
+}
+
+impl From<CardError> for WalletFfiError {
+    fn from(err: CardError) -> Self {
+        let message = err.to_string();
+        match err {
+            CardError::NoSecureElement => variant!(Card, "no_secure_element", message),
+            CardError::BindingNotFound => variant!(NotFound, "binding_not_found", message),
+            CardError::CardExists => variant!(Card, "card_exists", message),
+            CardError::CardNotFound => variant!(Card, "card_not_found", message),
+            CardError::InvalidState(_) => variant!(Card, "invalid_state", message),
+            CardError::ECashLoadRefused(_) => variant!(Card, "ecash_load_refused", message),
+            CardError::OrderFailed { code, .. } => {
+                variant!(Card, code.to_ascii_lowercase(), message)
+            }
+            CardError::Ota(_) => variant!(Card, "ota", message),
+            CardError::Se(_) => variant!(Card, "secure_element", message),
+            CardError::Backend(e) => e.into(),
+            CardError::Store(e) => e.into(),
+            CardError::Crypto(e) => e.into(),
         }
     }
 }
@@ -322,5 +355,22 @@ mod tests {
         assert_eq!(code(KeyStoreError::Unwrap), "key_store_unwrap");
         assert_eq!(code(WalletError::Config("no dir".into())), "data_dir");
         assert_eq!(code(CryptoError::Rng), "crypto");
+    }
+
+    #[test]
+    fn card_errors() {
+        assert_eq!(code(CardError::NoSecureElement), "no_secure_element");
+        let failed = CardError::OrderFailed {
+            code: "APPLET_INSTALL_FAILED".into(),
+            message: "6A80".into(),
+        };
+        assert!(matches!(
+            WalletFfiError::from(WalletError::Card(failed)),
+            WalletFfiError::Card { ref code, .. } if code == "applet_install_failed"
+        ));
+        assert!(matches!(
+            WalletFfiError::from(CardError::BindingNotFound),
+            WalletFfiError::NotFound { .. }
+        ));
     }
 }

@@ -64,6 +64,9 @@ pub async fn run(cli: &Cli, out: &mut Output) -> Result<(), Error> {
         return crate::demo::run(cli, out).await;
     }
     let data_dir = default_data_dir(cli)?;
+    if let Command::SeServe(args) = &cli.command {
+        return crate::cards::serve(args, &data_dir, out).await;
+    }
     let world = World::connect(cli.backend.as_deref(), &data_dir).await?;
     let result = run_with(cli, out, &world, &data_dir).await;
     world.shutdown().await;
@@ -124,14 +127,17 @@ async fn run_with(cli: &Cli, out: &mut Output, world: &World, data_dir: &std::pa
             wallet.unbind(&args.binding_id).await?;
             out.ok("card unbound", json!({ "binding_id": args.binding_id }));
         }
-        Command::Demo | Command::TestCards | Command::SmsOutbox(_) => {}
+        Command::Demo | Command::TestCards | Command::SmsOutbox(_) | Command::SeServe(_) => {}
+        card_command => crate::cards::run(card_command, &wallet, out, cli.json).await?,
     }
     Ok(())
 }
 
-/// Opens the wallet in `<data_dir>/wallet` against `url`.
+/// Opens the wallet in `<data_dir>/wallet` against `url`, with the phone's simulated secure
+/// elements under `<data_dir>/se`.
 pub fn open_wallet(data_dir: &std::path::Path, url: &str) -> Result<Wallet, Error> {
-    Ok(Wallet::open(WalletConfig::new(data_dir.join("wallet"), url), None)?)
+    let se = crate::cards::secure_elements(data_dir)?;
+    Ok(Wallet::open(WalletConfig::new(data_dir.join("wallet"), url), None)?.with_secure_elements(se))
 }
 
 fn default_data_dir(cli: &Cli) -> Result<PathBuf, Error> {

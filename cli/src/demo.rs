@@ -1,5 +1,6 @@
 //! `wallet demo`: every flow the project has, step by step, against the mock world.
 
+use crate::cards::{card_json, yuan, ProgressBar};
 use crate::commands::{binding_json, open_wallet, pending_json};
 use crate::output::{anyhow_like::Error, Output};
 use crate::world::World;
@@ -7,6 +8,7 @@ use crate::Cli;
 use mock_backend::bank::test_cards::{self, TestCard};
 use serde_json::json;
 use wallet_core::binding::{BindingError, BindingRequest};
+use wallet_core::se::ReaderKind;
 use wallet_core::{Wallet, WalletError};
 
 /// Runs the demo in `--data-dir` or a fresh temporary directory.
@@ -25,12 +27,12 @@ pub async fn run(cli: &Cli, out: &mut Output) -> Result<(), Error> {
         if world.is_embedded() { "embedded mock world started" } else { "using a running mock backend" },
         json!({ "url": world.url(), "data_dir": data_dir.display().to_string() }),
     );
-    let result = flows(out, &world, &data_dir).await;
+    let result = flows(out, &world, &data_dir, cli.json).await;
     world.shutdown().await;
     result
 }
 
-async fn flows(out: &mut Output, world: &World, data_dir: &std::path::Path) -> Result<(), Error> {
+async fn flows(out: &mut Output, world: &World, data_dir: &std::path::Path, json: bool) -> Result<(), Error> {
     let wallet = open_wallet(data_dir, world.url())?;
     out.ok("wallet opened", json!({ "device_id": wallet.device_id() }));
 
@@ -50,8 +52,25 @@ async fn flows(out: &mut Output, world: &World, data_dir: &std::path::Path) -> R
     out.section("account binding: debit card");
     let binding = bind(out, &wallet, world, &card, true).await?;
 
-    out.section("account binding: credit card, then unbind it");
+    out.section("air card opening: debit card into the eSE (SCP03 over GP SERAM)");
+    let card = wallet
+        .open_card(&binding, Some(ReaderKind::Ese), 10_000, Some(ProgressBar::new(!json)))
+        .await?;
+    out.ok("TSM installed and personalised the card, loaded ¥100.00 e-cash", card_json(&card));
+    let balance = wallet.ecash_balance(&binding, &card.se_id).await?;
+    out.ok("e-cash balance read from the SE", json!({ "balance": yuan(balance) }));
+    out.ok("card locked", card_json(&wallet.lock_card(&binding, &card.se_id).await?));
+    expect_error(out, "a locked card's balance cannot be read", wallet.ecash_balance(&binding, &card.se_id).await)?;
+    out.ok("card unlocked", card_json(&wallet.unlock_card(&binding, &card.se_id).await?));
+    out.ok("card status read by the TSM", card_json(&wallet.card_status(&binding, &card.se_id).await?));
+
+    out.section("credit card: bind, open in the microSD (legacy SCP02), delete, unbind");
     let credit = bind(out, &wallet, world, &test_cards::CREDIT, false).await?;
+    let sd_card = wallet
+        .open_card(&credit, Some(ReaderKind::Sd), 0, Some(ProgressBar::new(!json)))
+        .await?;
+    out.ok("card opened in the microSD", card_json(&sd_card));
+    out.ok("card deleted from the microSD", card_json(&wallet.delete_card(&credit, &sd_card.se_id).await?));
     wallet.unbind(&credit).await?;
     out.ok("credit card unbound (the bank revoked its device key)", json!({ "binding": credit }));
 

@@ -4,6 +4,7 @@
 //! port, with its state under the data directory, so consecutive commands see the same bank,
 //! codes and cards. With `--backend URL`, commands talk to a running mock backend instead.
 
+mod cards;
 mod commands;
 mod demo;
 mod output;
@@ -49,6 +50,22 @@ pub enum Command {
     Unbind(commands::UnbindArgs),
     /// TEST ONLY: show the one-time codes the mock SMS channel delivered to a phone.
     SmsOutbox(commands::OutboxArgs),
+    /// Air card opening: the TSM installs and personalises the payment card in a secure element.
+    OpenCard(cards::OpenCardArgs),
+    /// List the cards in the phone's secure elements.
+    Cards,
+    /// Lock a card (the TSM sets its application life cycle to locked).
+    LockCard(cards::CardArgs),
+    /// Unlock a locked card.
+    UnlockCard(cards::CardArgs),
+    /// Delete a card from its secure element.
+    DeleteCard(cards::CardArgs),
+    /// Ask the TSM to read a card's state and e-cash balance from the SE.
+    CardStatus(cards::CardArgs),
+    /// Read a card's electronic cash balance from the SE (no network).
+    EcashBalance(cards::CardArgs),
+    /// Expose a simulated SE as a card in a virtual PC/SC reader (vsmartcard vpcd).
+    SeServe(cards::SeServeArgs),
     /// List the mock bank's documented test cards.
     TestCards,
 }

@@ -18,11 +18,13 @@ pub mod clock;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod mtps;
 pub mod persist;
 pub mod se_sim;
 pub mod server;
 pub mod sms;
 pub mod state;
+pub mod tsm;
 pub mod world_keys;
 
 pub use error::ApiError;

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
+use wallet_core::backend::api::tsm::Topology;
 
 /// The mock world: every back-end entity of the wallet as one HTTP server.
 #[derive(Debug, Parser)]
@@ -17,6 +18,14 @@ struct Args {
     /// Directory for persistent state; without it the state is temporary.
     #[arg(long, env = "MOCK_BACKEND_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// How the TSM side is organised: `direct`, `convergence` or `mtps`.
+    #[arg(long, env = "MOCK_BACKEND_TOPOLOGY", default_value = "direct", value_parser = parse_topology)]
+    topology: Topology,
+}
+
+fn parse_topology(text: &str) -> Result<Topology, String> {
+    mock_backend::tsm::topology::parse_topology(text)
+        .ok_or_else(|| format!("unknown topology {text:?}: direct, convergence or mtps"))
 }
 
 #[tokio::main]
@@ -31,6 +40,7 @@ async fn main() -> ExitCode {
     let config = MockWorldConfig {
         addr: args.addr,
         data_dir: args.data_dir,
+        topology: args.topology,
     };
     let world = match MockWorld::start(config).await {
         Ok(world) => world,

@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::persist::StoreError;
 use crate::state::AppState;
-use crate::{bank, sms};
+use crate::{bank, mtps, sms, tsm};
 use axum::extract::State;
 use axum::http::{Method, Uri};
 use axum::routing::{get, post};
@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use wallet_core::backend::api::tsm::Topology;
 
 /// Path of the test-only clock control.
 pub const PATH_TEST_CLOCK_ADVANCE: &str = "/test/clock/advance";
@@ -29,6 +30,8 @@ pub struct MockWorldConfig {
     pub addr: SocketAddr,
     /// Directory of the persistent state; `None` keeps the state in a temporary database.
     pub data_dir: Option<PathBuf>,
+    /// How the TSM side is organised (direct, convergence, MTPS hub).
+    pub topology: Topology,
 }
 
 impl Default for MockWorldConfig {
@@ -36,6 +39,7 @@ impl Default for MockWorldConfig {
         Self {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             data_dir: None,
+            topology: Topology::Direct,
         }
     }
 }
@@ -69,7 +73,7 @@ pub struct MockWorld {
 impl MockWorld {
     /// Opens the state, binds `config.addr` and serves in a background task.
     pub async fn start(config: MockWorldConfig) -> Result<MockWorld, MockError> {
-        let state = AppState::open(config.data_dir.as_deref())?;
+        let state = AppState::open_with(config.data_dir.as_deref(), config.topology)?;
         let listener = TcpListener::bind(config.addr)
             .await
             .map_err(|source| MockError::Bind {
@@ -153,6 +157,8 @@ pub fn router(state: AppState) -> Router {
         .route(PATH_TEST_CLOCK_ADVANCE, post(test_clock_advance))
         .merge(bank::routes(&state))
         .merge(sms::routes())
+        .merge(tsm::routes(&state))
+        .merge(mtps::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -6,7 +6,9 @@ use crate::clock::Clock;
 use crate::idempotency::Idempotency;
 use crate::persist::{Store, StoreError};
 use crate::sms::SmsChannel;
+use crate::tsm::Tsm;
 use std::path::Path;
+use wallet_core::backend::api::tsm::Topology;
 use std::sync::Arc;
 
 /// State shared by the router's handlers. Cheap to clone.
@@ -22,17 +24,25 @@ struct WorldState {
     idempotency: Idempotency,
     bank: Bank,
     sms: SmsChannel,
+    tsm: Tsm,
 }
 
 impl AppState {
-    /// Opens the world's state under `data_dir` (persistent) or in a temporary database (`None`).
+    /// Opens the world's state under `data_dir` (persistent) or in a temporary database (`None`),
+    /// with the TSM side in the direct topology.
     pub fn open(data_dir: Option<&Path>) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, Topology::Direct)
+    }
+
+    /// Opens the world's state, the TSM side organised as `topology`.
+    pub fn open_with(data_dir: Option<&Path>, topology: Topology) -> Result<Self, StoreError> {
         let store = Store::open(data_dir)?;
         let inner = WorldState {
             clock: Clock::persistent(&store)?,
             idempotency: Idempotency::open(&store)?,
             bank: Bank::open(&store)?,
             sms: SmsChannel::open(&store)?,
+            tsm: Tsm::open(&store, topology)?,
             store,
         };
         Ok(Self {
@@ -63,5 +73,10 @@ impl AppState {
     /// The SMS access channel.
     pub fn sms(&self) -> &SmsChannel {
         &self.inner.sms
+    }
+
+    /// The TSM side (TSMs and the public service platform).
+    pub fn tsm(&self) -> &Tsm {
+        &self.inner.tsm
     }
 }

@@ -98,6 +98,9 @@ pub fn holder_name(input: &str) -> Result<String, ValidationError> {
 pub fn id_number(input: &str) -> Result<String, ValidationError> {
     let id = input.trim().to_ascii_uppercase();
     let invalid = |reason| ValidationError::InvalidField { field: "id_number", reason };
+    if !id.is_ascii() {
+        return Err(invalid("must be digits, optionally ending in X"));
+    }
     if !(4..=18).contains(&id.len()) {
         return Err(invalid("give the full ID number or at least its last 4 characters"));
     }

@@ -96,8 +96,8 @@ extension WalletFfiError {
         switch self {
         case let .Config(code, _), let .InvalidInput(code, _), let .CardRejected(code, _),
             let .WrongCode(code, _, _), let .CodeUnusable(code, _), let .NotFound(code, _),
-            let .Network(code, _), let .Backend(code, _), let .Storage(code, _),
-            let .KeyStore(code, _):
+            let .Network(code, _), let .Backend(code, _), let .Card(code, _),
+            let .Storage(code, _), let .KeyStore(code, _):
             return code
         }
     }

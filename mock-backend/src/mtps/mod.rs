@@ -22,8 +22,11 @@ use wallet_core::se::ReaderKind;
 use crate::persist::{Store, StoreError};
 use crate::state::AppState;
 use crate::ApiError;
-pub use registry::{Registry, RegistrySnapshot};
 use registry::{se_issuer_of, RegisteredSe};
+pub use registry::{Registry, RegistrySnapshot};
+
+/// The platform's own name in order routes.
+pub const MTPS_NAME: &str = "mtps";
 
 /// Path of the registry view.
 pub const PATH_MTPS_REGISTRY: &str = "/mtps/v1/registry";
@@ -50,6 +53,8 @@ pub struct RouteRequest<'a> {
 pub struct Route {
     /// The application provider's institution id.
     pub provider: String,
+    /// The application provider's TSM.
+    pub provider_tsm: String,
     /// The SE issuer's institution id.
     pub se_issuer: String,
     /// The SE issuer's TSM.
@@ -110,7 +115,9 @@ impl Mtps {
             .provider(request.provider_name)
             .ok_or_else(|| RouteRefusal::UnknownProvider(request.provider_name.to_owned()))?;
         if self.registry.application(request.instance_aid).is_none() {
-            return Err(RouteRefusal::UnknownApplication(request.instance_aid.to_owned()));
+            return Err(RouteRefusal::UnknownApplication(
+                request.instance_aid.to_owned(),
+            ));
         }
         let se_issuer = se_issuer_of(request.kind);
         self.registry.register_se(&RegisteredSe {
@@ -128,6 +135,7 @@ impl Mtps {
         tracing::debug!(provider = %provider.id, %se_issuer, "MTPS routed an order");
         Ok(Route {
             provider: provider.id.clone(),
+            provider_tsm: provider.tsm.clone(),
             se_issuer: se_issuer.to_owned(),
             se_issuer_tsm,
         })
@@ -167,7 +175,9 @@ mod tests {
         assert_eq!(route.se_issuer, "se-issuer-operator");
         assert_eq!(route.se_issuer_tsm, "se-issuer-operator-tsm");
         assert_eq!(
-            mtps.registry().se("0A0B0C0D0E0F10111213")?.map(|s| s.issuer),
+            mtps.registry()
+                .se("0A0B0C0D0E0F10111213")?
+                .map(|s| s.issuer),
             Some("se-issuer-operator".to_owned())
         );
         assert_eq!(mtps.routed(), 1);

@@ -152,7 +152,9 @@ impl Registry {
 
     /// The application with instance AID `aid` (hex, any case).
     pub fn application(&self, aid: &str) -> Option<&Application> {
-        self.applications.iter().find(|a| a.aid.eq_ignore_ascii_case(aid))
+        self.applications
+            .iter()
+            .find(|a| a.aid.eq_ignore_ascii_case(aid))
     }
 
     /// The registered SE `se_id`.
@@ -188,7 +190,9 @@ mod tests {
         assert_eq!(icbc.as_deref(), Some("bank-1"));
         assert!(registry.provider("No Such Bank").is_none());
         assert_eq!(
-            registry.institution(se_issuer_of(ReaderKind::Sim)).map(|i| i.role),
+            registry
+                .institution(se_issuer_of(ReaderKind::Sim))
+                .map(|i| i.role),
             Some(InstitutionRole::SeIssuer)
         );
         assert!(registry.application("a000000333010106").is_some());
@@ -200,7 +204,10 @@ mod tests {
             registered_at: 1,
         };
         registry.register_se(&se)?;
-        registry.register_se(&RegisteredSe { registered_at: 2, ..se.clone() })?;
+        registry.register_se(&RegisteredSe {
+            registered_at: 2,
+            ..se.clone()
+        })?;
         assert_eq!(registry.se("0A0B")?.map(|s| s.registered_at), Some(1));
         assert_eq!(registry.snapshot()?.secure_elements.len(), 1);
         Ok(())

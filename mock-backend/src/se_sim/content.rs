@@ -139,7 +139,12 @@ impl SdContext<'_> {
                 if entry.life_cycle != AppLifeCycle::INSTALLED {
                     return Err(Refusal(sw::CONDITIONS));
                 }
-                entry.life_cycle = AppLifeCycle::SELECTABLE;
+                let personalized = entry.applet().is_some_and(|a| a.is_personalized());
+                entry.life_cycle = if personalized {
+                    AppLifeCycle::PERSONALIZED
+                } else {
+                    AppLifeCycle::SELECTABLE
+                };
                 *self.dirty = true;
                 Ok(no_receipt())
             }

@@ -1,5 +1,5 @@
 //! Errors of the SE simulator: [`SeSimError`] for the outside (state files, set-up), and the
-//! card-internal [`Refusal`], a status word a command is answered with.
+//! card-internal `Refusal`, a status word a command is answered with.
 
 use wallet_core::apdu::{ResponseApdu, StatusWord};
 use wallet_core::gp::GpError;

@@ -34,6 +34,7 @@ pub mod card;
 pub mod content;
 pub mod domain_data;
 pub mod error;
+mod handles;
 pub mod payment;
 pub mod registry;
 pub mod sd;

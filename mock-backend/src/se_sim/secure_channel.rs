@@ -7,7 +7,7 @@
 //! counter (the caller writes the advanced counter back to the registry), opened by EXTERNAL
 //! AUTHENTICATE, and dropped on any verification failure, on SELECT and on channel close.
 
-use wallet_core::apdu::{CommandApdu, ResponseApdu};
+use wallet_core::apdu::{Class, CommandApdu, LogicalChannel, ResponseApdu};
 use wallet_core::gp::commands::{LoadAssembler, StatusScope};
 use wallet_core::gp::scp03::SequenceCounter;
 use wallet_core::gp::{
@@ -68,7 +68,7 @@ impl ScpCard {
     ) -> Result<ResponseApdu, GpError> {
         match self {
             ScpCard::Scp03(card) => card.external_authenticate(cmd),
-            ScpCard::Scp02(card) => card.external_authenticate(cmd),
+            ScpCard::Scp02(card) => card.external_authenticate(&on_basic_channel(cmd)),
         }
     }
 
@@ -76,7 +76,7 @@ impl ScpCard {
     pub(crate) fn unwrap_command(&mut self, cmd: &CommandApdu) -> Result<CommandApdu, GpError> {
         match self {
             ScpCard::Scp03(card) => card.unwrap_command(cmd),
-            ScpCard::Scp02(card) => card.unwrap_command(cmd),
+            ScpCard::Scp02(card) => card.unwrap_command(&on_basic_channel(cmd)),
         }
     }
 
@@ -123,6 +123,24 @@ impl ScpCard {
             ScpCard::Scp02(_) => 0x80,
         }
     }
+}
+
+/// `cmd` with the logical channel of its class byte set to 0.
+///
+/// The core's SCP02 MACs the class byte as received, channel bits included, while its SCP03
+/// MACs it with channel 0 so that a TSM script is valid on whatever channel the phone relays
+/// it. The simulated card applies the SCP03 rule to SCP02 too: the TSM cannot know the channel.
+fn on_basic_channel(cmd: &CommandApdu) -> CommandApdu {
+    let Ok(class) = Class::new(cmd.cla()).with_channel(LogicalChannel::BASIC) else {
+        return cmd.clone();
+    };
+    let rebuilt = CommandApdu::new(class.value(), cmd.ins(), cmd.p1(), cmd.p2())
+        .with_data(cmd.data().to_vec())
+        .and_then(|c| match cmd.ne() {
+            Some(ne) => c.with_le(ne),
+            None => Ok(c),
+        });
+    rebuilt.unwrap_or_else(|_| cmd.clone())
 }
 
 /// A LOAD announced by INSTALL [for load].

@@ -8,7 +8,6 @@
 //! can be marked absent (its SE "removed"): open sessions and channels then fail with
 //! [`SeError::Io`]; when it comes back the card restarts (power-on reset) with its saved state.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -17,6 +16,7 @@ use wallet_core::se::{ChannelOpened, ReaderInfo, ReaderKind, SeError, SeTranspor
 
 use super::card::SimulatedSe;
 use super::error::SeSimError;
+use super::handles::{ChannelRecord, Handles, ReaderStatus, SessionRecord};
 use crate::world_keys::{reader_name, ISD_AID};
 
 /// A simulated SE shared between the transport, a vpcd bridge and tests.
@@ -36,66 +36,10 @@ fn lock(se: &Mutex<SimulatedSe>) -> MutexGuard<'_, SimulatedSe> {
     se.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-#[derive(Debug, Clone, Copy)]
-struct ReaderStatus {
-    present: bool,
-    /// Incremented when the SE is removed: handles of an older generation are dead.
-    generation: u64,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct SessionRecord {
-    reader: usize,
-    generation: u64,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct ChannelRecord {
-    session: u64,
-    reader: usize,
-    generation: u64,
-    number: u8,
-}
-
-#[derive(Debug, Default)]
-struct Handles {
-    next: u64,
-    readers: Vec<ReaderStatus>,
-    sessions: HashMap<u64, SessionRecord>,
-    channels: HashMap<u64, ChannelRecord>,
-}
-
-impl Handles {
-    fn issue(&mut self) -> u64 {
-        self.next += 1;
-        self.next
-    }
-
-    fn alive(&self, reader: usize, generation: u64) -> Result<(), SeError> {
-        match self.readers.get(reader) {
-            Some(status) if status.present && status.generation == generation => Ok(()),
-            _ => Err(SeError::Io {
-                message: "the secure element was removed".into(),
-            }),
-        }
-    }
-
-    fn session(&self, handle: u64) -> Result<SessionRecord, SeError> {
-        let record = *self.sessions.get(&handle).ok_or(SeError::Closed)?;
-        self.alive(record.reader, record.generation)?;
-        Ok(record)
-    }
-
-    fn channel(&self, handle: u64) -> Result<ChannelRecord, SeError> {
-        let record = *self.channels.get(&handle).ok_or(SeError::Closed)?;
-        self.alive(record.reader, record.generation)?;
-        Ok(record)
-    }
-}
-
 /// Three simulated SEs (eSE, SIM, microSD) as the platform's SE service.
 pub struct SimulatedSeTransport {
-    ses: Vec<SharedSe>,
+    /// One SE per kind, in [`KINDS`] order.
+    ses: [SharedSe; 3],
     handles: Mutex<Handles>,
 }
 
@@ -111,41 +55,45 @@ impl SimulatedSeTransport {
     /// The three SEs saved under `dir` (created with new KDDs on first use).
     pub fn open(dir: impl AsRef<Path>) -> Result<SimulatedSeTransport, SeSimError> {
         let dir = dir.as_ref();
-        let cards = KINDS
-            .iter()
-            .map(|&kind| SimulatedSe::open(kind, state_file(dir, kind)))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(SimulatedSeTransport::from_cards(cards))
+        let open = |kind| SimulatedSe::open(kind, state_file(dir, kind));
+        let [ese, sim, sd] = KINDS;
+        Ok(SimulatedSeTransport::from_cards([
+            open(ese)?,
+            open(sim)?,
+            open(sd)?,
+        ]))
     }
 
     /// Three new SEs kept in memory only.
     pub fn in_memory() -> Result<SimulatedSeTransport, SeSimError> {
-        let cards = KINDS
-            .iter()
-            .map(|&kind| SimulatedSe::new(kind))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(SimulatedSeTransport::from_cards(cards))
+        let [ese, sim, sd] = KINDS;
+        Ok(SimulatedSeTransport::from_cards([
+            SimulatedSe::new(ese)?,
+            SimulatedSe::new(sim)?,
+            SimulatedSe::new(sd)?,
+        ]))
     }
 
-    fn from_cards(cards: Vec<SimulatedSe>) -> SimulatedSeTransport {
-        let readers = cards
-            .iter()
-            .map(|_| ReaderStatus {
-                present: true,
-                generation: 0,
-            })
-            .collect();
+    fn from_cards(cards: [SimulatedSe; 3]) -> SimulatedSeTransport {
+        let present = ReaderStatus {
+            present: true,
+            generation: 0,
+        };
         SimulatedSeTransport {
-            ses: cards.into_iter().map(|c| Arc::new(Mutex::new(c))).collect(),
+            ses: cards.map(|c| Arc::new(Mutex::new(c))),
             handles: Mutex::new(Handles {
-                readers,
+                readers: vec![present; KINDS.len()],
                 ..Handles::default()
             }),
         }
     }
 
     fn index(kind: ReaderKind) -> usize {
-        KINDS.iter().position(|k| *k == kind).unwrap_or_default()
+        match kind {
+            ReaderKind::Ese => 0,
+            ReaderKind::Sim => 1,
+            ReaderKind::Sd => 2,
+        }
     }
 
     fn handles(&self) -> MutexGuard<'_, Handles> {
@@ -158,11 +106,12 @@ impl SimulatedSeTransport {
 
     /// The SE of `kind` (for a vpcd bridge, or for tests to look inside).
     pub fn se(&self, kind: ReaderKind) -> SharedSe {
-        let index = SimulatedSeTransport::index(kind);
-        self.ses
-            .get(index)
-            .cloned()
-            .unwrap_or_else(|| unreachable!("three readers"))
+        let [ese, sim, sd] = &self.ses;
+        match kind {
+            ReaderKind::Ese => ese.clone(),
+            ReaderKind::Sim => sim.clone(),
+            ReaderKind::Sd => sd.clone(),
+        }
     }
 
     /// The SERAM `seId` of the SE of `kind`.
@@ -411,5 +360,90 @@ impl SeTransport for SimulatedSeTransport {
             }
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GET_KDD: [u8; 5] = [0x80, 0xCA, 0x00, 0xCF, 0x00];
+
+    fn is<T>(result: Result<T, SeError>, expected: fn(&SeError) -> bool) -> bool {
+        result.err().as_ref().is_some_and(expected)
+    }
+
+    #[test]
+    fn readers_sessions_and_channels_follow_the_omapi_contract() {
+        let t = SimulatedSeTransport::in_memory().unwrap();
+        let names: Vec<String> = t.readers().unwrap().into_iter().map(|r| r.name).collect();
+        assert_eq!(names, ["eSE1", "SIM1", "SD1"]);
+        assert!(is(t.open_session("NFC1".into()), |e| matches!(
+            e,
+            SeError::ReaderAbsent { .. }
+        )));
+
+        let session = t.open_session("eSE1".into()).unwrap();
+        let basic = t.open_basic_channel(session, None, 0).unwrap();
+        assert!(is(t.open_basic_channel(session, None, 0), |e| *e
+            == SeError::NoFreeChannel));
+        let select = hex::decode("00A4040008A00000015100000000").unwrap();
+        let denied = |e: &SeError| matches!(e, SeError::AccessDenied { .. });
+        assert!(is(t.transmit(basic.handle, select), denied));
+        assert!(is(
+            t.transmit(basic.handle, vec![0x00, 0x70, 0x00, 0x00, 0x01]),
+            denied
+        ));
+        assert!(is(t.transmit(basic.handle, vec![0x80]), |e| matches!(
+            e,
+            SeError::Platform { .. }
+        )));
+
+        // The class byte gets the channel number: GET DATA answers on channel 1.
+        let opened = t.open_logical_channel(session, None, 0).unwrap();
+        assert_eq!(opened.select_response, None);
+        let kdd = t.transmit(opened.handle, GET_KDD.to_vec()).unwrap();
+        assert_eq!(hex::encode_upper(&kdd[2..12]), t.se_id(ReaderKind::Ese));
+        for _ in 2..20 {
+            let isd = t
+                .open_logical_channel(session, Some(ISD_AID.to_vec()), 0)
+                .unwrap();
+            assert!(isd.select_response.unwrap().ends_with(&[0x90, 0x00]));
+        }
+        assert!(is(t.open_logical_channel(session, None, 0), |e| *e
+            == SeError::NoFreeChannel));
+        let missing = t.open_session("SIM1".into()).unwrap();
+        assert!(is(
+            t.open_logical_channel(missing, Some(vec![0xA0, 0, 0, 0, 0x99]), 0),
+            |e| { matches!(e, SeError::ApplicationNotFound { aid } if aid == "A000000099") }
+        ));
+        assert!(
+            !lock(&t.se(ReaderKind::Sim)).is_channel_open(1),
+            "closed again"
+        );
+
+        // Removed mid-session: I/O errors; back in, old handles stay dead, new sessions work.
+        t.set_present(ReaderKind::Ese, false);
+        assert!(!t.is_present(ReaderKind::Ese));
+        let io = |e: &SeError| matches!(e, SeError::Io { .. });
+        assert!(is(t.transmit(opened.handle, GET_KDD.to_vec()), io));
+        assert!(is(t.open_session("eSE1".into()), |e| matches!(
+            e,
+            SeError::ReaderAbsent { .. }
+        )));
+        t.set_present(ReaderKind::Ese, true);
+        assert!(is(t.open_logical_channel(session, None, 0), io));
+        t.close_session(session).unwrap();
+        assert!(is(t.transmit(opened.handle, GET_KDD.to_vec()), |e| *e
+            == SeError::Closed));
+        let fresh = t.open_session("eSE1".into()).unwrap();
+        let channel = t.open_logical_channel(fresh, None, 0).unwrap();
+        assert!(t
+            .transmit(channel.handle, GET_KDD.to_vec())
+            .unwrap()
+            .ends_with(&[0x90, 0x00]));
+        t.close_channel(channel.handle).unwrap();
+        assert!(is(t.close_channel(channel.handle), |e| *e == SeError::Closed));
+        assert!(!lock(&t.se(ReaderKind::Ese)).is_channel_open(1));
     }
 }

@@ -99,3 +99,55 @@ pub fn serve_stream(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use wallet_core::se::ReaderKind;
+
+    fn frame(payload: &[u8]) -> Vec<u8> {
+        let mut out = u16::try_from(payload.len()).unwrap().to_be_bytes().to_vec();
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn read_frame(stream: &mut impl Read) -> Vec<u8> {
+        let mut len = [0u8; 2];
+        stream.read_exact(&mut len).unwrap();
+        let mut payload = vec![0; usize::from(u16::from_be_bytes(len))];
+        stream.read_exact(&mut payload).unwrap();
+        payload
+    }
+
+    /// An in-test listener plays vpcd: power on, ATR, two APDUs, power off, disconnect.
+    #[test]
+    fn answers_atr_and_apdus_in_vpcd_frames() {
+        let se = std::sync::Arc::new(Mutex::new(
+            SimulatedSe::with_kdd(ReaderKind::Sim, *b"VPCD-TEST!").unwrap(),
+        ));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let card = std::thread::spawn(move || serve_vpcd(se, addr));
+        let (mut vpcd, _) = listener.accept().unwrap();
+        vpcd.write_all(&frame(&[control::POWER_ON])).unwrap(); // no answer
+        vpcd.write_all(&frame(&[control::GET_ATR])).unwrap();
+        assert_eq!(read_frame(&mut vpcd), super::super::atr(ReaderKind::Sim));
+        // SELECT ISD: FCI and 9000.
+        vpcd.write_all(&frame(
+            &hex::decode("00A4040008A00000015100000000").unwrap(),
+        ))
+        .unwrap();
+        assert_eq!(
+            hex::encode_upper(read_frame(&mut vpcd)),
+            "6F108408A000000151000000A5049F6501FF9000"
+        );
+        vpcd.write_all(&frame(&[0x80, 0xCA, 0x00, 0xCF, 0x00]))
+            .unwrap();
+        assert_eq!(read_frame(&mut vpcd), b"\xCF\x0AVPCD-TEST!\x90\x00");
+        vpcd.write_all(&frame(&[control::RESET])).unwrap();
+        vpcd.write_all(&frame(&[control::POWER_OFF])).unwrap();
+        drop(vpcd);
+        card.join().unwrap().unwrap();
+    }
+}

@@ -16,8 +16,9 @@
 use wallet_core::apdu::{tlv, CommandApdu, ResponseApdu};
 use wallet_core::card::perso::{parse_amount_n12, TAG_ECASH_BALANCE};
 use wallet_core::gp::commands::{
-    Delete, GetData, GetStatus, Install, InstallForInstall, InstallForMakeSelectable, InstallForPersonalization,
-    InstallParameters, RegistryEntry, SetStatus, SetStatusScope, StatusScope,
+    Delete, GetData, GetStatus, Install, InstallForInstall, InstallForMakeSelectable,
+    InstallForPersonalization, InstallParameters, RegistryEntry, SetStatus, SetStatusScope,
+    StatusScope,
 };
 use wallet_core::gp::{Aid, AppLifeCycle, GpError, Privileges};
 
@@ -44,7 +45,8 @@ const GET_BALANCE: &str = "GET DATA 9F79";
 
 /// The instance AID of `card`.
 pub fn instance_aid(card: &CardRecord) -> Result<Aid, TsmError> {
-    let bytes = hex::decode(&card.instance_aid).map_err(|_| TsmError::Internal("stored AID is not hex".into()))?;
+    let bytes = hex::decode(&card.instance_aid)
+        .map_err(|_| TsmError::Internal("stored AID is not hex".into()))?;
     Ok(Aid::new(bytes)?)
 }
 
@@ -65,9 +67,19 @@ fn get_status(prefix: &[u8]) -> Result<CommandApdu, GpError> {
 
 /// Appends the read-back: GET STATUS of `prefix` (secured), SELECT instance, GET DATA 9F79.
 fn read_back(builder: &mut ScriptBuilder, aid: &Aid, prefix: &[u8]) -> Result<(), GpError> {
-    builder.secured(Part::Application, GET_STATUS, &[SW_NOT_FOUND], &get_status(prefix)?)?;
+    builder.secured(
+        Part::Application,
+        GET_STATUS,
+        &[SW_NOT_FOUND],
+        &get_status(prefix)?,
+    )?;
     builder.plain(Part::Application, SELECT_INSTANCE, NOT_READY, &select(aid)?);
-    builder.plain(Part::Application, GET_BALANCE, NOT_READY, &GetData { tag: 0x9F79 }.to_apdu());
+    builder.plain(
+        Part::Application,
+        GET_BALANCE,
+        NOT_READY,
+        &GetData { tag: 0x9F79 }.to_apdu(),
+    );
     Ok(())
 }
 
@@ -81,7 +93,12 @@ pub fn probe(builder: &mut ScriptBuilder, card: &CardRecord) -> Result<(), TsmEr
 /// INSTALL [for make selectable]; then the read-back.
 pub fn install(builder: &mut ScriptBuilder, card: &CardRecord) -> Result<(), TsmError> {
     let aid = instance_aid(card)?;
-    builder.secured(Part::Application, "DELETE instance", &[SW_NOT_FOUND], &Delete::object(aid.clone(), false).to_apdu()?)?;
+    builder.secured(
+        Part::Application,
+        "DELETE instance",
+        &[SW_NOT_FOUND],
+        &Delete::object(aid.clone(), false).to_apdu()?,
+    )?;
     let install = Install::ForInstall(InstallForInstall {
         load_file_aid: Aid::new(PAYMENT_LOAD_FILE)?,
         module_aid: Aid::new(PAYMENT_MODULE)?,
@@ -91,9 +108,21 @@ pub fn install(builder: &mut ScriptBuilder, card: &CardRecord) -> Result<(), Tsm
         token: Vec::new(),
         make_selectable: false,
     });
-    builder.secured(Part::Application, "INSTALL instance", &[], &install.to_apdu()?)?;
-    let perso = Install::ForPersonalization(InstallForPersonalization { application_aid: aid.clone() });
-    builder.secured(Part::Application, "INSTALL [for personalization]", &[], &perso.to_apdu()?)?;
+    builder.secured(
+        Part::Application,
+        "INSTALL instance",
+        &[],
+        &install.to_apdu()?,
+    )?;
+    let perso = Install::ForPersonalization(InstallForPersonalization {
+        application_aid: aid.clone(),
+    });
+    builder.secured(
+        Part::Application,
+        "INSTALL [for personalization]",
+        &[],
+        &perso.to_apdu()?,
+    )?;
     let dgis = personalization(card, card.initial_load)?
         .to_dgis()
         .map_err(|e| TsmError::Internal(format!("personalisation: {e}")))?;
@@ -106,18 +135,32 @@ pub fn install(builder: &mut ScriptBuilder, card: &CardRecord) -> Result<(), Tsm
         privileges: Privileges::NONE,
         token: Vec::new(),
     });
-    builder.secured(Part::Application, "INSTALL [for make selectable]", &[], &selectable.to_apdu()?)?;
+    builder.secured(
+        Part::Application,
+        "INSTALL [for make selectable]",
+        &[],
+        &selectable.to_apdu()?,
+    )?;
     Ok(read_back(builder, &aid, aid.as_bytes())?)
 }
 
 /// DELETE of the instance (`6A88` when already gone).
 pub fn delete(builder: &mut ScriptBuilder, card: &CardRecord) -> Result<(), TsmError> {
     let aid = instance_aid(card)?;
-    Ok(builder.secured(Part::Application, "DELETE instance", &[SW_NOT_FOUND], &Delete::object(aid, false).to_apdu()?)?)
+    Ok(builder.secured(
+        Part::Application,
+        "DELETE instance",
+        &[SW_NOT_FOUND],
+        &Delete::object(aid, false).to_apdu()?,
+    )?)
 }
 
 /// SET STATUS locking or unlocking the instance, then the read-back.
-pub fn set_lock(builder: &mut ScriptBuilder, card: &CardRecord, lock: bool) -> Result<(), TsmError> {
+pub fn set_lock(
+    builder: &mut ScriptBuilder,
+    card: &CardRecord,
+    lock: bool,
+) -> Result<(), TsmError> {
     let aid = instance_aid(card)?;
     let state = if lock {
         AppLifeCycle::SELECTABLE.locked()
@@ -129,7 +172,12 @@ pub fn set_lock(builder: &mut ScriptBuilder, card: &CardRecord, lock: bool) -> R
         state: state.value(),
         aid: Some(aid.clone()),
     };
-    builder.secured(Part::Application, "SET STATUS", SET_STATUS_TOLERATED, &command.to_apdu()?)?;
+    builder.secured(
+        Part::Application,
+        "SET STATUS",
+        SET_STATUS_TOLERATED,
+        &command.to_apdu()?,
+    )?;
     Ok(read_back(builder, &aid, aid.as_bytes())?)
 }
 
@@ -152,7 +200,11 @@ pub struct InstanceView {
 
 impl InstanceView {
     /// Reads the outcomes of a batch that ended with the read-back.
-    pub fn read(outcomes: &[Outcome], card: &CardRecord, ssd: &[u8]) -> Result<InstanceView, TsmError> {
+    pub fn read(
+        outcomes: &[Outcome],
+        card: &CardRecord,
+        ssd: &[u8],
+    ) -> Result<InstanceView, TsmError> {
         let aid = instance_aid(card)?;
         let entries = match find(outcomes, GET_STATUS) {
             Some(r) if r.sw.is_success() => RegistryEntry::parse_all(&r.data)?,
@@ -168,7 +220,9 @@ impl InstanceView {
 
     /// The instance's life cycle, if it exists.
     pub fn life_cycle(&self) -> Option<AppLifeCycle> {
-        self.entry.as_ref().and_then(|e| AppLifeCycle::from_byte(e.life_cycle).ok())
+        self.entry
+            .as_ref()
+            .and_then(|e| AppLifeCycle::from_byte(e.life_cycle).ok())
     }
 
     /// Whether the instance exists, is selectable (not locked) and reports a balance (so it
@@ -233,9 +287,16 @@ mod tests {
 
     #[test]
     fn read_back_of_an_absent_or_half_made_instance() {
-        let absent = vec![outcome(GET_STATUS, "6A88"), outcome(SELECT_INSTANCE, "6A82"), outcome(GET_BALANCE, "6A88")];
+        let absent = vec![
+            outcome(GET_STATUS, "6A88"),
+            outcome(SELECT_INSTANCE, "6A82"),
+            outcome(GET_BALANCE, "6A88"),
+        ];
         let view = InstanceView::read(&absent, &card(), &crate::world_keys::SSD_AID).unwrap();
-        assert_eq!((view.entry.clone(), view.ssd_present, view.balance), (None, false, None));
+        assert_eq!(
+            (view.entry.clone(), view.ssd_present, view.balance),
+            (None, false, None)
+        );
         assert!(!view.is_usable());
         let installed = vec![
             outcome(GET_STATUS, "E30E4F08A0000003330101069F7001039000"),

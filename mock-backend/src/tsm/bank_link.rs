@@ -41,6 +41,13 @@ pub struct BoundAccount {
     pub account: Account,
 }
 
+impl BoundAccount {
+    /// Whether the binding is active.
+    pub fn is_active(&self) -> bool {
+        self.record.status == BindingStatus::Active
+    }
+}
+
 impl std::fmt::Debug for BoundAccount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BoundAccount")
@@ -78,16 +85,13 @@ impl BankLink {
         })
     }
 
-    /// The binding `binding_id` with its account and device key: `BINDING_NOT_FOUND` if
-    /// unknown, `BINDING_REVOKED` unless active.
+    /// The binding `binding_id` with its account and device key (`BINDING_NOT_FOUND` if
+    /// unknown), whatever its status ([`BoundAccount::is_active`]).
     pub fn bound_account(&self, binding_id: &str) -> Result<BoundAccount, TsmError> {
         let binding = self
             .bindings
             .get(binding_id)?
             .ok_or(TsmError::BindingNotFound)?;
-        if binding.record.status != BindingStatus::Active {
-            return Err(TsmError::BindingRevoked);
-        }
         let device_public_key = hex::decode(&binding.device_public_key)
             .map_err(|_| TsmError::Internal("stored device key is not hex".into()))?;
         let account = self
@@ -102,6 +106,11 @@ impl BankLink {
         })
     }
 
+    /// The account PAN of binding `binding_id`, whatever its status.
+    pub fn pan_of(&self, binding_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.bindings.get(binding_id)?.map(|b| b.pan))
+    }
+
     /// Whether the account `pan` could fund `amount` fen now.
     pub fn can_fund(&self, pan: &str, amount: u64) -> Result<bool, StoreError> {
         let balance = self.accounts.get(pan)?.map_or(0, |a| a.balance_fen);
@@ -111,7 +120,13 @@ impl BankLink {
     /// Debits `amount` fen from account `pan` for the opening `opening_id`, once: a repeated
     /// call for the same opening does nothing and answers `true`. `false` if the account
     /// cannot fund it (nothing is written).
-    pub fn debit_load(&self, opening_id: &str, pan: &str, amount: u64, now: u64) -> Result<bool, TsmError> {
+    pub fn debit_load(
+        &self,
+        opening_id: &str,
+        pan: &str,
+        amount: u64,
+        now: u64,
+    ) -> Result<bool, TsmError> {
         if amount == 0 {
             return Ok(true);
         }

@@ -10,10 +10,12 @@
 //!   and EXTERNAL AUTHENTICATE can only be built from its response — one more order.
 
 use wallet_core::apdu::{CommandApdu, ResponseApdu};
+use wallet_core::crypto::random;
 use wallet_core::gp::scp02::Scp02InitializeUpdateResponse;
 use wallet_core::gp::scp03::{InitializeUpdateResponse, SequenceCounter};
-use wallet_core::gp::{Aid, GpError, KeyEncryptionKey, Scp02Host, Scp03Host, SecurityLevel, StaticKeys};
-use wallet_core::crypto::random;
+use wallet_core::gp::{
+    Aid, GpError, KeyEncryptionKey, Scp02Host, Scp03Host, SecurityLevel, StaticKeys,
+};
 
 /// The host side of the protocol in use.
 enum Host {
@@ -57,7 +59,12 @@ impl std::fmt::Debug for SecureChannel {
 impl SecureChannel {
     /// A precomputed SCP03 session with the domain `aid`, for the card's next sequence counter
     /// `counter`, at `level`.
-    pub fn precomputed(keys: StaticKeys, counter: u32, aid: &Aid, level: SecurityLevel) -> Result<SecureChannel, GpError> {
+    pub fn precomputed(
+        keys: StaticKeys,
+        counter: u32,
+        aid: &Aid,
+        level: SecurityLevel,
+    ) -> Result<SecureChannel, GpError> {
         let host = Scp03Host::precomputed(
             keys.clone(),
             random::bytes()?,
@@ -126,13 +133,15 @@ impl SecureChannel {
     pub fn on_initialize_update(&mut self, response: &ResponseApdu) -> Result<Challenge, GpError> {
         let counter = counter_of(&self.host, response)?;
         match (&mut self.host, self.predicted) {
-            (Host::Scp03(host), Some(predicted)) => match host.check_initialize_update_response(response) {
-                Ok(()) => Ok(Challenge::Accepted { counter }),
-                Err(GpError::PredictionMismatch(_)) if counter != predicted => {
-                    Ok(Challenge::CounterMismatch { actual: counter })
+            (Host::Scp03(host), Some(predicted)) => {
+                match host.check_initialize_update_response(response) {
+                    Ok(()) => Ok(Challenge::Accepted { counter }),
+                    Err(GpError::PredictionMismatch(_)) if counter != predicted => {
+                        Ok(Challenge::CounterMismatch { actual: counter })
+                    }
+                    Err(e) => Err(e),
                 }
-                Err(e) => Err(e),
-            },
+            }
             (Host::Scp03(host), None) => {
                 self.external_authenticate = Some(host.on_initialize_update_response(response)?);
                 Ok(Challenge::Accepted { counter })
@@ -193,7 +202,9 @@ fn counter_of(host: &Host, response: &ResponseApdu) -> Result<u32, GpError> {
         Host::Scp03(_) => InitializeUpdateResponse::parse(&response.data)?
             .sequence_counter
             .map_or(0, SequenceCounter::value),
-        Host::Scp02(_) => u32::from(Scp02InitializeUpdateResponse::parse(&response.data)?.sequence_counter),
+        Host::Scp02(_) => {
+            u32::from(Scp02InitializeUpdateResponse::parse(&response.data)?.sequence_counter)
+        }
     })
 }
 
@@ -223,16 +234,33 @@ mod tests {
     #[test]
     fn precomputed_script_is_accepted_by_the_card() {
         let mut se = card(4);
-        let mut tsm = SecureChannel::precomputed(StaticKeys::single(&GP_TEST_KEY, 0x30), 5, &isd(), SecurityLevel::FULL).unwrap();
+        let mut tsm = SecureChannel::precomputed(
+            StaticKeys::single(&GP_TEST_KEY, 0x30),
+            5,
+            &isd(),
+            SecurityLevel::FULL,
+        )
+        .unwrap();
         let ea = tsm.external_authenticate().unwrap();
-        let get_status = CommandApdu::new(0x80, 0xF2, 0x40, 0x02).with_data(vec![0x4F, 0x00]).unwrap().with_short_le(0);
+        let get_status = CommandApdu::new(0x80, 0xF2, 0x40, 0x02)
+            .with_data(vec![0x4F, 0x00])
+            .unwrap()
+            .with_short_le(0);
         let wrapped = tsm.wrap(&get_status).unwrap();
         // Only now does the card see anything.
-        let iu = se.initialize_update(&tsm.initialize_update().unwrap()).unwrap();
-        assert_eq!(tsm.on_initialize_update(&iu).unwrap(), Challenge::Accepted { counter: 5 });
-        tsm.on_external_authenticate(&se.external_authenticate(&ea).unwrap()).unwrap();
+        let iu = se
+            .initialize_update(&tsm.initialize_update().unwrap())
+            .unwrap();
+        assert_eq!(
+            tsm.on_initialize_update(&iu).unwrap(),
+            Challenge::Accepted { counter: 5 }
+        );
+        tsm.on_external_authenticate(&se.external_authenticate(&ea).unwrap())
+            .unwrap();
         assert_eq!(se.unwrap_command(&wrapped).unwrap(), get_status);
-        let reply = se.wrap_response(&ResponseApdu::success(vec![0xE3, 0x00])).unwrap();
+        let reply = se
+            .wrap_response(&ResponseApdu::success(vec![0xE3, 0x00]))
+            .unwrap();
         assert_eq!(tsm.unwrap(&reply).unwrap().data, [0xE3, 0x00]);
         assert_eq!(tsm.key_encryption_key().map(|_| ()), Ok(()));
     }
@@ -240,20 +268,39 @@ mod tests {
     #[test]
     fn a_wrong_prediction_reveals_the_real_counter() {
         let mut se = card(9);
-        let mut tsm = SecureChannel::precomputed(StaticKeys::single(&GP_TEST_KEY, 0x30), 5, &isd(), SecurityLevel::FULL).unwrap();
-        let iu = se.initialize_update(&tsm.initialize_update().unwrap()).unwrap();
-        assert_eq!(tsm.on_initialize_update(&iu).unwrap(), Challenge::CounterMismatch { actual: 10 });
+        let mut tsm = SecureChannel::precomputed(
+            StaticKeys::single(&GP_TEST_KEY, 0x30),
+            5,
+            &isd(),
+            SecurityLevel::FULL,
+        )
+        .unwrap();
+        let iu = se
+            .initialize_update(&tsm.initialize_update().unwrap())
+            .unwrap();
+        assert_eq!(
+            tsm.on_initialize_update(&iu).unwrap(),
+            Challenge::CounterMismatch { actual: 10 }
+        );
     }
 
     #[test]
     fn interactive_scp03_builds_external_authenticate_from_the_answer() {
         let mut se = card(0);
-        let mut tsm = SecureChannel::scp03(StaticKeys::single(&GP_TEST_KEY, 0x30), SecurityLevel::C_MAC).unwrap();
+        let mut tsm =
+            SecureChannel::scp03(StaticKeys::single(&GP_TEST_KEY, 0x30), SecurityLevel::C_MAC)
+                .unwrap();
         assert!(tsm.external_authenticate().is_err());
-        let iu = se.initialize_update(&tsm.initialize_update().unwrap()).unwrap();
-        assert_eq!(tsm.on_initialize_update(&iu).unwrap(), Challenge::Accepted { counter: 1 });
+        let iu = se
+            .initialize_update(&tsm.initialize_update().unwrap())
+            .unwrap();
+        assert_eq!(
+            tsm.on_initialize_update(&iu).unwrap(),
+            Challenge::Accepted { counter: 1 }
+        );
         let ea = tsm.external_authenticate().unwrap();
-        tsm.on_external_authenticate(&se.external_authenticate(&ea).unwrap()).unwrap();
+        tsm.on_external_authenticate(&se.external_authenticate(&ea).unwrap())
+            .unwrap();
         let refused = ResponseApdu::status_only(0x6A82u16);
         assert!(tsm.on_initialize_update(&refused).is_err());
     }

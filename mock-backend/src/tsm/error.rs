@@ -236,16 +236,29 @@ mod tests {
             (TsmError::CardExists("x".into()), 409, "CARD_EXISTS"),
             (TsmError::CardNotFound("x".into()), 409, "CARD_NOT_FOUND"),
             (TsmError::InvalidState("x".into()), 409, "INVALID_STATE"),
-            (TsmError::EcashLoadRefused("x".into()), 422, "ECASH_LOAD_REFUSED"),
+            (
+                TsmError::EcashLoadRefused("x".into()),
+                422,
+                "ECASH_LOAD_REFUSED",
+            ),
             (TsmError::RouteRefused("x".into()), 422, "ROUTE_REFUSED"),
             (TsmError::Internal("x".into()), 500, "INTERNAL"),
         ];
         for (err, status, code) in cases {
             assert_eq!((err.status().as_u16(), err.code()), (status, code));
         }
-        assert_eq!(SeramError::Malformed("x".into()).status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            SeramError::Malformed("x".into()).status(),
+            StatusCode::BAD_REQUEST
+        );
         assert_eq!(SeramError::SessionNotFound.status(), StatusCode::NOT_FOUND);
-        assert_eq!(SeramError::NotAcceptable("x".into()).status(), StatusCode::NOT_ACCEPTABLE);
-        assert_eq!(SeramError::OutOfSequence("x".into()).status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            SeramError::NotAcceptable("x".into()).status(),
+            StatusCode::NOT_ACCEPTABLE
+        );
+        assert_eq!(
+            SeramError::OutOfSequence("x".into()).status(),
+            StatusCode::BAD_REQUEST
+        );
     }
 }

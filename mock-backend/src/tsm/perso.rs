@@ -23,7 +23,9 @@
 //! derivation next to the issuer, which checks the cryptograms.
 
 use wallet_core::backend::api::AccountKind;
-use wallet_core::card::perso::{is_secret_dgi, CardCrypto, CardKeys, CardPersonalization, ECashParams};
+use wallet_core::card::perso::{
+    is_secret_dgi, CardCrypto, CardKeys, CardPersonalization, ECashParams,
+};
 use wallet_core::crypto::des::tdes_ecb_encrypt;
 use wallet_core::crypto::random;
 use wallet_core::crypto::sm4::sm4_ecb_encrypt;
@@ -63,17 +65,26 @@ const MAX_STORE_DATA: usize = 255;
 /// The `Y` block of the ICC master key derivation: rightmost 16 digits of PAN ‖ PSN, BCD.
 fn derivation_block(pan: &str, psn: u8) -> Result<[u8; 8], CryptoError> {
     if !pan.bytes().all(|b| b.is_ascii_digit()) || psn > 99 {
-        return Err(CryptoError::InvalidInput("PAN must be digits and PSN at most 99"));
+        return Err(CryptoError::InvalidInput(
+            "PAN must be digits and PSN at most 99",
+        ));
     }
     let digits = format!("{pan}{psn:02}");
-    let tail = digits.get(digits.len().saturating_sub(16)..).unwrap_or_default();
+    let tail = digits
+        .get(digits.len().saturating_sub(16)..)
+        .unwrap_or_default();
     let padded = format!("{tail:0>16}");
     let bytes = hex::decode(padded).map_err(|_| CryptoError::InvalidInput("PAN digits"))?;
     <[u8; 8]>::try_from(bytes.as_slice()).map_err(|_| CryptoError::InvalidInput("PAN digits"))
 }
 
 /// One ICC master key from an issuer master key (see the [module documentation](self)).
-pub fn derive_icc_key(crypto: CardCrypto, imk: &[u8; 16], pan: &str, psn: u8) -> Result<[u8; 16], CryptoError> {
+pub fn derive_icc_key(
+    crypto: CardCrypto,
+    imk: &[u8; 16],
+    pan: &str,
+    psn: u8,
+) -> Result<[u8; 16], CryptoError> {
     let y = derivation_block(pan, psn)?;
     let not_y = y.map(|b| !b);
     let mut input = [0u8; 16];
@@ -102,7 +113,11 @@ pub fn luhn_check_digit(digits: &str) -> Option<char> {
         let d = c.to_digit(10)?;
         sum += if i % 2 == 0 {
             let doubled = d * 2;
-            if doubled > 9 { doubled - 9 } else { doubled }
+            if doubled > 9 {
+                doubled - 9
+            } else {
+                doubled
+            }
         } else {
             d
         };
@@ -148,11 +163,18 @@ pub fn expiry_for(now: u64) -> String {
     let days = i64::try_from(now / 86_400).unwrap_or(0);
     let (year, month, _) = civil_from_days(days);
     let year = year + VALIDITY_YEARS;
-    format!("{:02}{month:02}{:02}", year.rem_euclid(100), days_in_month(year, month))
+    format!(
+        "{:02}{month:02}{:02}",
+        year.rem_euclid(100),
+        days_in_month(year, month)
+    )
 }
 
 /// Everything written into the instance of `card` (e-cash balance `balance`).
-pub fn personalization(card: &CardRecord, balance: u64) -> Result<CardPersonalization, CryptoError> {
+pub fn personalization(
+    card: &CardRecord,
+    balance: u64,
+) -> Result<CardPersonalization, CryptoError> {
     Ok(CardPersonalization {
         account_kind: card.account_kind,
         pan: card.device_pan.clone(),
@@ -172,7 +194,10 @@ pub fn personalization(card: &CardRecord, balance: u64) -> Result<CardPersonaliz
 
 /// The STORE DATA commands carrying `dgis`: one per DGI, numbered from 0, the last marked;
 /// secret DGIs ([`is_secret_dgi`]) with their value encrypted under `kek` and P1 saying so.
-pub fn store_data_commands(dgis: &[Dgi], kek: &KeyEncryptionKey) -> Result<Vec<StoreData>, GpError> {
+pub fn store_data_commands(
+    dgis: &[Dgi],
+    kek: &KeyEncryptionKey,
+) -> Result<Vec<StoreData>, GpError> {
     let count = dgis.len();
     dgis.iter()
         .enumerate()
@@ -182,13 +207,17 @@ pub fn store_data_commands(dgis: &[Dgi], kek: &KeyEncryptionKey) -> Result<Vec<S
             } else {
                 (StoreDataEncryption::None, dgi.data.clone())
             };
-            let data = Dgi::encode_all(&[Dgi { tag: dgi.tag, data: value }])?;
+            let data = Dgi::encode_all(&[Dgi {
+                tag: dgi.tag,
+                data: value,
+            }])?;
             if data.len() > MAX_STORE_DATA {
                 return Err(GpError::InvalidParameter("DGI longer than one STORE DATA"));
             }
             Ok(StoreData {
                 last: i + 1 == count,
-                block_number: u8::try_from(i).map_err(|_| GpError::InvalidParameter("too many DGIs"))?,
+                block_number: u8::try_from(i)
+                    .map_err(|_| GpError::InvalidParameter("too many DGIs"))?,
                 encryption,
                 structure: DataStructure::Dgi,
                 data,
@@ -248,8 +277,14 @@ mod tests {
     fn secret_dgis_travel_encrypted() {
         let kek = KeyEncryptionKey::aes(&[0x33; 16]);
         let dgis = vec![
-            Dgi { tag: 0x0101, data: vec![1, 2, 3] },
-            Dgi { tag: 0x8000, data: vec![0x44; 48] },
+            Dgi {
+                tag: 0x0101,
+                data: vec![1, 2, 3],
+            },
+            Dgi {
+                tag: 0x8000,
+                data: vec![0x44; 48],
+            },
         ];
         let commands = store_data_commands(&dgis, &kek).unwrap();
         assert_eq!(commands.len(), 2);

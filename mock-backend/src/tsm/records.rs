@@ -104,7 +104,11 @@ pub struct CardRecord {
 impl CardRecord {
     /// The table key of a card: `{SE_ID}/{AID}`.
     pub fn key_of(se_id: &str, instance_aid: &str) -> String {
-        format!("{}/{}", se_id.to_ascii_uppercase(), instance_aid.to_ascii_uppercase())
+        format!(
+            "{}/{}",
+            se_id.to_ascii_uppercase(),
+            instance_aid.to_ascii_uppercase()
+        )
     }
 
     /// This card's key.
@@ -213,7 +217,12 @@ impl Records {
     }
 
     /// Remembers an order nonce of `binding_id`; `false` if it was seen before.
-    pub fn remember_nonce(&self, binding_id: &str, nonce: &str, now: u64) -> Result<bool, StoreError> {
+    pub fn remember_nonce(
+        &self,
+        binding_id: &str,
+        nonce: &str,
+        now: u64,
+    ) -> Result<bool, StoreError> {
         self.nonces
             .put_if_absent(format!("{binding_id}/{}", nonce.to_ascii_lowercase()), &now)
     }
@@ -245,7 +254,10 @@ mod tests {
         let view = card(CardState::Locked).view().unwrap();
         assert_eq!(view.life_cycle, CardLifeCycle::Locked);
         assert_eq!(view.masked_pan, "628888******0017");
-        assert_eq!(card(CardState::Active).key(), "0A0B0C0D0E0F10111213/A000000333010101");
+        assert_eq!(
+            card(CardState::Active).key(),
+            "0A0B0C0D0E0F10111213/A000000333010101"
+        );
     }
 
     #[test]
@@ -254,7 +266,10 @@ mod tests {
         let records = Records::open(&store)?;
         let c = card(CardState::Active);
         records.put_card(&c)?;
-        assert_eq!(records.card("0A0B0C0D0E0F10111213", "a000000333010101")?, Some(c.clone()));
+        assert_eq!(
+            records.card("0A0B0C0D0E0F10111213", "a000000333010101")?,
+            Some(c.clone())
+        );
         assert_eq!(records.cards_on("0a0b0c0d0e0f10111213")?, vec![c]);
         assert!(records.remember_nonce("b", "AB", 1)?);
         assert!(!records.remember_nonce("b", "ab", 2)?);

@@ -9,7 +9,7 @@
 //! to build EXTERNAL AUTHENTICATE), EXTERNAL AUTHENTICATE, then every secured response through
 //! the channel (R-MAC, R-ENCRYPTION), then its status word.
 
-use wallet_core::apdu::{CommandApdu, ResponseApdu};
+use wallet_core::apdu::{CommandApdu, ResponseApdu, StatusWord};
 use wallet_core::gp::GpError;
 use wallet_core::ota::seram::encode_apdu;
 
@@ -110,7 +110,14 @@ impl ScriptBuilder {
         &self.channel
     }
 
-    fn push(&mut self, part: Part, kind: Kind, label: &'static str, also_accepted: &'static [u16], wire: &CommandApdu) {
+    fn push(
+        &mut self,
+        part: Part,
+        kind: Kind,
+        label: &'static str,
+        also_accepted: &'static [u16],
+        wire: &CommandApdu,
+    ) {
         self.steps.push(Step {
             part,
             kind,
@@ -123,7 +130,13 @@ impl ScriptBuilder {
     /// INITIALIZE UPDATE (and, for a precomputed session, EXTERNAL AUTHENTICATE).
     pub fn authenticate(&mut self) -> Result<(), GpError> {
         let iu = self.channel.initialize_update()?;
-        self.push(Part::SeIssuer, Kind::InitializeUpdate, "INITIALIZE UPDATE", &[], &iu);
+        self.push(
+            Part::SeIssuer,
+            Kind::InitializeUpdate,
+            "INITIALIZE UPDATE",
+            &[],
+            &iu,
+        );
         if self.channel.is_precomputed() {
             self.external_authenticate()?;
         }
@@ -133,19 +146,37 @@ impl ScriptBuilder {
     /// EXTERNAL AUTHENTICATE of an interactive session whose INITIALIZE UPDATE was answered.
     pub fn external_authenticate(&mut self) -> Result<(), GpError> {
         let ea = self.channel.external_authenticate()?;
-        self.push(Part::SeIssuer, Kind::ExternalAuthenticate, "EXTERNAL AUTHENTICATE", &[], &ea);
+        self.push(
+            Part::SeIssuer,
+            Kind::ExternalAuthenticate,
+            "EXTERNAL AUTHENTICATE",
+            &[],
+            &ea,
+        );
         Ok(())
     }
 
     /// A command protected by the secure channel.
-    pub fn secured(&mut self, part: Part, label: &'static str, also_accepted: &'static [u16], command: &CommandApdu) -> Result<(), GpError> {
+    pub fn secured(
+        &mut self,
+        part: Part,
+        label: &'static str,
+        also_accepted: &'static [u16],
+        command: &CommandApdu,
+    ) -> Result<(), GpError> {
         let wrapped = self.channel.wrap(command)?;
         self.push(part, Kind::Secured, label, also_accepted, &wrapped);
         Ok(())
     }
 
     /// A command outside the secure channel.
-    pub fn plain(&mut self, part: Part, label: &'static str, also_accepted: &'static [u16], command: &CommandApdu) {
+    pub fn plain(
+        &mut self,
+        part: Part,
+        label: &'static str,
+        also_accepted: &'static [u16],
+        command: &CommandApdu,
+    ) {
         self.push(part, Kind::Plain, label, also_accepted, command);
     }
 
@@ -196,7 +227,10 @@ impl Batch {
 
     /// Checks the R-APDUs (one per C-APDU, in order) and gives back the unwrapped answers and
     /// the channel (open, for an interactive session's next batch). Stops at the first failure.
-    pub fn verify(mut self, rapdus: &[Vec<u8>]) -> (SecureChannel, Result<Vec<Outcome>, BatchError>) {
+    pub fn verify(
+        mut self,
+        rapdus: &[Vec<u8>],
+    ) -> (SecureChannel, Result<Vec<Outcome>, BatchError>) {
         let result = self.check(rapdus);
         (self.channel, result)
     }
@@ -207,11 +241,19 @@ impl Batch {
             let label = step.label;
             let rejected = |reason: String| BatchError::Rejected { label, reason };
             let raw = rapdus.get(index).ok_or(BatchError::Missing { label })?;
-            let response = ResponseApdu::parse(raw).map_err(|e| rejected(format!("malformed R-APDU: {e}")))?;
+            let response = if raw.is_empty() && step.kind == Kind::Plain {
+                // SERAM: an empty R-APDU where the platform gives no answer (a SELECT that
+                // opened its channel without a select response): the SELECT succeeded.
+                ResponseApdu::status_only(StatusWord(0x9000))
+            } else {
+                ResponseApdu::parse(raw).map_err(|e| rejected(format!("malformed R-APDU: {e}")))?
+            };
             let response = match step.kind {
                 Kind::InitializeUpdate => match self.channel.on_initialize_update(&response) {
                     Ok(Challenge::Accepted { .. }) => response,
-                    Ok(Challenge::CounterMismatch { actual }) => return Err(BatchError::CounterMismatch { actual }),
+                    Ok(Challenge::CounterMismatch { actual }) => {
+                        return Err(BatchError::CounterMismatch { actual })
+                    }
                     Err(e) => return Err(rejected(e.to_string())),
                 },
                 Kind::ExternalAuthenticate => {
@@ -220,7 +262,10 @@ impl Batch {
                         .map_err(|e| rejected(e.to_string()))?;
                     response
                 }
-                Kind::Secured => self.channel.unwrap(&response).map_err(|e| rejected(e.to_string()))?,
+                Kind::Secured => self
+                    .channel
+                    .unwrap(&response)
+                    .map_err(|e| rejected(e.to_string()))?,
                 Kind::Plain => response,
             };
             let sw = response.sw;
@@ -235,5 +280,8 @@ impl Batch {
 
 /// The first outcome labelled `label`.
 pub fn find<'a>(outcomes: &'a [Outcome], label: &str) -> Option<&'a ResponseApdu> {
-    outcomes.iter().find(|o| o.label == label).map(|o| &o.response)
+    outcomes
+        .iter()
+        .find(|o| o.label == label)
+        .map(|o| &o.response)
 }

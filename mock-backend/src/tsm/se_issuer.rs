@@ -11,7 +11,10 @@
 
 use wallet_core::apdu::CommandApdu;
 use wallet_core::backend::api::tsm::OrderSecureElement;
-use wallet_core::gp::commands::{Delete, Install, InstallForInstall, InstallForPersonalization, InstallParameters, KeyType, PutKey};
+use wallet_core::gp::commands::{
+    Delete, Install, InstallForInstall, InstallForPersonalization, InstallParameters, KeyType,
+    PutKey,
+};
 use wallet_core::gp::{Aid, GpError, SecurityLevel};
 use wallet_core::se::ReaderKind;
 
@@ -20,8 +23,8 @@ use super::error::TsmError;
 use super::records::{Records, SeRecord};
 use super::script::{Part, ScriptBuilder};
 use crate::world_keys::{
-    isd_keys, kdd_of, kind_of_se_type, ssd_keys, ScpProtocol, ISD_AID, KDD_LEN, SSD_AID, SSD_LOAD_FILE, SSD_MODULE,
-    SSD_PRIVILEGES,
+    isd_keys, kdd_of, kind_of_se_type, ssd_keys, ScpProtocol, ISD_AID, KDD_LEN, SSD_AID,
+    SSD_LOAD_FILE, SSD_MODULE, SSD_PRIVILEGES,
 };
 
 /// Status word: referenced data not found (DELETE of something absent).
@@ -41,10 +44,17 @@ pub struct SeContext {
 /// Names the SE of an order: `UNKNOWN_SE` unless the `seType` is one the issuers make and the
 /// `seId` is the hex of a 10-byte KDD.
 pub fn identify(se: &OrderSecureElement) -> Result<SeContext, TsmError> {
-    let kind = kind_of_se_type(se.se_type_name())
-        .ok_or_else(|| TsmError::UnknownSe(format!("no SE issuer makes SEs of type {}", se.se_type_name())))?;
-    let kdd = kdd_of(&se.se_id)
-        .ok_or_else(|| TsmError::UnknownSe("se_id must be the 20 hex digits of the SE's key diversification data".into()))?;
+    let kind = kind_of_se_type(se.se_type_name()).ok_or_else(|| {
+        TsmError::UnknownSe(format!(
+            "no SE issuer makes SEs of type {}",
+            se.se_type_name()
+        ))
+    })?;
+    let kdd = kdd_of(&se.se_id).ok_or_else(|| {
+        TsmError::UnknownSe(
+            "se_id must be the 20 hex digits of the SE's key diversification data".into(),
+        )
+    })?;
     Ok(SeContext {
         se_id: se.se_id.to_ascii_uppercase(),
         kind,
@@ -93,7 +103,12 @@ pub fn open_batch(builder: &mut ScriptBuilder) -> Result<(), GpError> {
 /// The SSD's creation and keys.
 pub fn create_ssd(builder: &mut ScriptBuilder, se: &SeContext) -> Result<(), GpError> {
     let ssd = Aid::new(SSD_AID)?;
-    builder.secured(Part::SeIssuer, "DELETE SSD", &[SW_NOT_FOUND], &Delete::object(ssd.clone(), false).to_apdu()?)?;
+    builder.secured(
+        Part::SeIssuer,
+        "DELETE SSD",
+        &[SW_NOT_FOUND],
+        &Delete::object(ssd.clone(), false).to_apdu()?,
+    )?;
     let install = Install::ForInstall(InstallForInstall {
         load_file_aid: Aid::new(SSD_LOAD_FILE)?,
         module_aid: Aid::new(SSD_MODULE)?,
@@ -104,8 +119,15 @@ pub fn create_ssd(builder: &mut ScriptBuilder, se: &SeContext) -> Result<(), GpE
         make_selectable: true,
     });
     builder.secured(Part::SeIssuer, "INSTALL SSD", &[], &install.to_apdu()?)?;
-    let perso = Install::ForPersonalization(InstallForPersonalization { application_aid: ssd });
-    builder.secured(Part::SeIssuer, "INSTALL [for personalization] SSD", &[], &perso.to_apdu()?)?;
+    let perso = Install::ForPersonalization(InstallForPersonalization {
+        application_aid: ssd,
+    });
+    builder.secured(
+        Part::SeIssuer,
+        "INSTALL [for personalization] SSD",
+        &[],
+        &perso.to_apdu()?,
+    )?;
     let keys = ssd_keys(se.kind, &se.kdd)?;
     let key_type = match ScpProtocol::ssd(se.kind) {
         ScpProtocol::Scp03(_) => KeyType::Aes,
@@ -143,11 +165,28 @@ mod tests {
 
     #[test]
     fn identifies_ses_by_type_and_kdd() {
-        let se = |se_type, se_id: &str| OrderSecureElement { se_type, se_id: se_id.into() };
+        let se = |se_type, se_id: &str| OrderSecureElement {
+            se_type,
+            se_id: se_id.into(),
+        };
         let ctx = identify(&se(SeType::Uicc, "0a0b0c0d0e0f10111213")).unwrap();
-        assert_eq!((ctx.kind, ctx.se_id.as_str()), (ReaderKind::Sim, "0A0B0C0D0E0F10111213"));
-        assert_eq!(identify(&se(SeType::Undefined, "00010203040506070809")).unwrap().kind, ReaderKind::Sd);
-        assert!(matches!(identify(&se(SeType::Ese, "eSE1")), Err(TsmError::UnknownSe(_))));
-        assert!(matches!(identify(&se(SeType::Ese, "0A0B")), Err(TsmError::UnknownSe(_))));
+        assert_eq!(
+            (ctx.kind, ctx.se_id.as_str()),
+            (ReaderKind::Sim, "0A0B0C0D0E0F10111213")
+        );
+        assert_eq!(
+            identify(&se(SeType::Undefined, "00010203040506070809"))
+                .unwrap()
+                .kind,
+            ReaderKind::Sd
+        );
+        assert!(matches!(
+            identify(&se(SeType::Ese, "eSE1")),
+            Err(TsmError::UnknownSe(_))
+        ));
+        assert!(matches!(
+            identify(&se(SeType::Ese, "0A0B")),
+            Err(TsmError::UnknownSe(_))
+        ));
     }
 }

@@ -293,12 +293,15 @@ pub enum TsmRole {
 }
 
 /// One step of an order's route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RouteHop {
     /// Who.
     pub entity: TsmEntity,
     /// Did what.
     pub role: TsmRole,
+    /// The institution's TSM (or platform) identifier, when a registry named it (MTPS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// The route an order took behind `/tsm/v1`.
@@ -463,10 +466,18 @@ mod tests {
             }),
             route: OrderRoute {
                 topology: Topology::Mtps,
-                hops: vec![RouteHop {
-                    entity: TsmEntity::Mtps,
-                    role: TsmRole::Hub,
-                }],
+                hops: vec![
+                    RouteHop {
+                        entity: TsmEntity::Mtps,
+                        role: TsmRole::Hub,
+                        name: Some("mtps".into()),
+                    },
+                    RouteHop {
+                        entity: TsmEntity::SeIssuerTsm,
+                        role: TsmRole::SeIssuer,
+                        name: None,
+                    },
+                ],
             },
             seram_requests: 3,
             created_at: 1,
@@ -477,7 +488,10 @@ mod tests {
         assert_eq!(value["card"]["life_cycle"], "active");
         assert_eq!(
             value["route"],
-            json!({"topology": "mtps", "hops": [{"entity": "mtps", "role": "hub"}]})
+            json!({"topology": "mtps", "hops": [
+                {"entity": "mtps", "role": "hub", "name": "mtps"},
+                {"entity": "se_issuer_tsm", "role": "se_issuer"}
+            ]})
         );
         assert!(value.get("failure").is_none());
         let back: OrderStatus = serde_json::from_value(value).unwrap();

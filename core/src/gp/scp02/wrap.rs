@@ -1,7 +1,7 @@
 //! Secure messaging of an open SCP02 `i = 15` session, shared by host and card.
 
 use super::{SessionKeys, MAC_LEN};
-use crate::apdu::{Class, ClassInfo, CommandApdu, SecureMessaging};
+use crate::apdu::{Class, ClassInfo, CommandApdu, LogicalChannel, SecureMessaging};
 use crate::crypto::des::{des_ecb_encrypt, tdes_cbc_decrypt, tdes_cbc_encrypt, BLOCK_LEN};
 use crate::crypto::mac::{pad, retail_mac, unpad_method2, verify_mac, Padding};
 use crate::gp::{GpError, SecurityLevel};
@@ -69,6 +69,9 @@ impl Session {
     }
 
     /// Host side: protects a command at the session level.
+    ///
+    /// As with SCP03, the C-MAC covers the class byte with the logical channel set to 0, so a
+    /// script stays valid on whatever channel the phone relays it.
     pub(crate) fn wrap_command(&mut self, cmd: &CommandApdu) -> Result<CommandApdu, GpError> {
         if !self.level.c_mac() {
             return Ok(cmd.clone());
@@ -83,15 +86,14 @@ impl Session {
                 "command already carries secure messaging",
             ));
         }
-        let cla = ClassInfo {
+        let secured = ClassInfo {
             secure_messaging: SecureMessaging::Proprietary,
             ..info
-        }
-        .encode()?
-        .value();
+        };
+        let cla = secured.encode()?.value();
         let plain = cmd.data();
         let header = [
-            cla,
+            mac_class(secured)?,
             cmd.ins(),
             cmd.p1(),
             cmd.p2(),
@@ -159,7 +161,7 @@ impl Session {
             body.to_vec()
         };
         let header = [
-            cmd.cla(),
+            mac_class(info)?,
             cmd.ins(),
             cmd.p1(),
             cmd.p2(),
@@ -180,4 +182,14 @@ impl Session {
             None => unwrapped,
         })
     }
+}
+
+/// The class byte the C-MAC covers: `info` on the basic channel.
+fn mac_class(info: ClassInfo) -> Result<u8, GpError> {
+    Ok(ClassInfo {
+        channel: LogicalChannel::BASIC,
+        ..info
+    }
+    .encode()?
+    .value())
 }

@@ -46,6 +46,7 @@ val WalletFfiException.code: String
         is WalletFfiException.NotFound -> code
         is WalletFfiException.Network -> code
         is WalletFfiException.Backend -> code
+        is WalletFfiException.Card -> code
         is WalletFfiException.Storage -> code
         is WalletFfiException.KeyStore -> code
     }
