@@ -3,9 +3,14 @@
 //! The core stays an idiomatic Rust library; this crate converts its types and errors into the
 //! small set that crosses the FFI boundary, owns the async runtime and defines the platform
 //! services the apps implement (foreign traits):
+//! - [`cards`]: air card opening and the card life cycle ([`Wallet`] methods, [`SeCard`],
+//!   the [`CardOpeningListener`] foreign trait).
 //! - [`diagnostics`]: version, byte echo (FFI cost benchmark), backend reachability.
 //! - [`error`]: the typed errors every exported function returns.
 //! - [`logging`]: the [`LogSink`] foreign trait that receives the library's log events.
+//! - [`se`]: the [`SecureElementTransport`] foreign trait (Android OMAPI) and its records.
+//! - `simulated` (feature `test-hooks`): `SimulatedSecureElements`, the mock world's SE
+//!   simulator as a transport for the binding tests.
 //! - [`keystore`]: the [`KeyStore`] foreign trait (Android Keystore / iOS Keychain).
 //! - [`wallet`]: the [`Wallet`] object (account binding) and its records.
 //! - [`wallet_error`]: [`WalletFfiError`], the core's errors as the apps see them.
@@ -15,21 +20,32 @@
 
 uniffi::setup_scaffolding!();
 
+pub mod cards;
 pub mod diagnostics;
 pub mod error;
 pub mod keystore;
 pub mod logging;
+pub mod se;
+#[cfg(feature = "test-hooks")]
+pub mod simulated;
 pub mod wallet;
 pub mod wallet_error;
 
+pub use cards::{
+    CardListenerError, CardOpeningListener, CardOpeningProgress, CardOpeningStage, CardState,
+    SeCard,
+};
 pub use diagnostics::{
     core_version, delayed_echo, echo_bytes, normalize_backend_url, ping_backend,
 };
 pub use error::FfiError;
 pub use keystore::{key_store_round_trip, KeyStore, KeyStoreFfiError};
 pub use logging::{set_log_sink, LogLevel, LogRecord, LogSink, LogSinkError};
+pub use se::{SeChannelOpened, SeFfiError, SeReaderInfo, SeReaderKind, SecureElementTransport};
 pub use wallet::{AccountKind, Binding, PendingBinding, Wallet, WalletConfig};
 pub use wallet_error::WalletFfiError;
 
 #[cfg(feature = "test-hooks")]
 pub use diagnostics::debug_panic;
+#[cfg(feature = "test-hooks")]
+pub use simulated::SimulatedSecureElements;

@@ -1,9 +1,10 @@
-//! The [`Wallet`] object: the core's wallet facade (account binding so far) for the apps.
+//! The [`Wallet`] object: the core's wallet facade for the apps — account binding here, card
+//! opening in [`crate::cards`].
 //!
 //! Network operations are `async` (Kotlin `suspend`, Swift `async`, Python coroutines) and run on
 //! the library's tokio runtime; local reads are plain calls. Errors are [`WalletFfiError`].
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use wallet_core::backend::api::AccountKind as CoreAccountKind;
@@ -28,6 +29,10 @@ pub struct WalletConfig {
     /// Retries of back-end requests that are safe to repeat.
     #[uniffi(default = 2)]
     pub max_retries: u32,
+    /// Cap on the TSM's polling delay during a card management session, in milliseconds
+    /// (`None`: the library default, 30 s). Tests set a few milliseconds.
+    #[uniffi(default = None)]
+    pub ota_max_delay_ms: Option<u32>,
 }
 
 /// Kind of the bank account behind a card.
@@ -119,10 +124,46 @@ fn unix_time(secs: u64) -> SystemTime {
 }
 
 /// The wallet of one installation. Close it (Kotlin `close()`, Swift/Python: drop the last
-/// reference) before opening the same data directory again.
+/// reference) before opening the same data directory again. Thread-safe.
 #[derive(uniffi::Object)]
 pub struct Wallet {
-    inner: wallet_core::Wallet,
+    /// The core wallet; replaced (not mutated) when secure elements are attached, so calls in
+    /// flight keep the instance they started with.
+    inner: RwLock<Arc<wallet_core::Wallet>>,
+    /// SERAM agent settings applied when secure elements are attached (`None`: the core's).
+    agent: Option<wallet_core::ota::AgentConfig>,
+}
+
+impl Wallet {
+    /// The current core wallet.
+    pub(crate) fn core(&self) -> Arc<wallet_core::Wallet> {
+        self.inner
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Gives the core wallet access to the secure elements behind `transport` (replacing any
+    /// earlier ones).
+    pub(crate) fn attach(&self, transport: Arc<dyn wallet_core::se::SeTransport>) {
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        let mut wallet = wallet_core::Wallet::clone(&inner).with_secure_elements(transport);
+        if let Some(agent) = &self.agent {
+            wallet = wallet.with_ota_config(agent.clone());
+        }
+        *inner = Arc::new(wallet);
+    }
+}
+
+/// The SERAM agent settings for `config`, when it changes the core's defaults.
+fn agent_config(config: &WalletConfig) -> Option<wallet_core::ota::AgentConfig> {
+    let max_delay = config.ota_max_delay_ms?;
+    Some(wallet_core::ota::AgentConfig {
+        max_delay: Duration::from_millis(u64::from(max_delay)),
+        // As the core decides by default: the mock world serves plain HTTP, production HTTPS.
+        allow_http: config.backend_url.trim_start().starts_with("http://"),
+        ..wallet_core::ota::AgentConfig::default()
+    })
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -141,18 +182,22 @@ impl Wallet {
         if let Some(sink) = log_sink {
             set_log_sink(Some(sink), LogLevel::Info);
         }
+        let agent = agent_config(&config);
         let mut core_config = wallet_core::WalletConfig::new(config.data_dir, config.backend_url);
         core_config.request_timeout = Duration::from_millis(u64::from(config.request_timeout_ms));
         core_config.max_retries = config.max_retries;
         let key_store = key_store
             .map(|ks| Arc::new(ForeignKeyStore(ks)) as Arc<dyn wallet_core::store::KeyStore>);
         let inner = wallet_core::Wallet::open(core_config, key_store)?;
-        Ok(Arc::new(Self { inner }))
+        Ok(Arc::new(Self {
+            inner: RwLock::new(Arc::new(inner)),
+            agent,
+        }))
     }
 
     /// This installation's device identifier (random, created on first open).
     pub fn device_id(&self) -> String {
-        self.inner.device_id().to_owned()
+        self.core().device_id().to_owned()
     }
 
     /// Starts binding a card: local checks, the bank's real-name check, then a one-time code by
@@ -171,7 +216,7 @@ impl Wallet {
             id_number,
             phone,
         };
-        Ok(self.inner.begin_binding(&request).await?.into())
+        Ok(self.core().begin_binding(&request).await?.into())
     }
 
     /// Completes a binding with the one-time code. Safe to repeat after a lost answer.
@@ -180,13 +225,13 @@ impl Wallet {
         session_id: String,
         otp: String,
     ) -> Result<Binding, WalletFfiError> {
-        Ok(self.inner.confirm_binding(&session_id, &otp).await?.into())
+        Ok(self.core().confirm_binding(&session_id, &otp).await?.into())
     }
 
     /// The cards bound to this wallet, oldest first.
     pub fn bindings(&self) -> Result<Vec<Binding>, WalletFfiError> {
         Ok(self
-            .inner
+            .core()
             .bindings()?
             .into_iter()
             .map(Binding::from)
@@ -196,7 +241,7 @@ impl Wallet {
     /// Bindings waiting for their one-time code.
     pub fn pending_bindings(&self) -> Result<Vec<PendingBinding>, WalletFfiError> {
         Ok(self
-            .inner
+            .core()
             .pending_bindings()?
             .into_iter()
             .map(PendingBinding::from)
@@ -205,7 +250,7 @@ impl Wallet {
 
     /// Unbinds a card: the bank revokes the device key, then the local binding and key are erased.
     pub async fn unbind(&self, binding_id: String) -> Result<(), WalletFfiError> {
-        Ok(self.inner.unbind(&binding_id).await?)
+        Ok(self.core().unbind(&binding_id).await?)
     }
 }
 
@@ -237,6 +282,24 @@ mod tests {
     }
 
     #[test]
+    fn ota_delay_cap_is_applied_only_when_set() {
+        let mut config = WalletConfig {
+            data_dir: "unused".into(),
+            backend_url: "http://127.0.0.1:8080".into(),
+            request_timeout_ms: 1000,
+            max_retries: 0,
+            ota_max_delay_ms: None,
+        };
+        assert!(agent_config(&config).is_none());
+        config.ota_max_delay_ms = Some(5);
+        let agent = agent_config(&config).map(|a| (a.max_delay, a.allow_http));
+        assert_eq!(agent, Some((Duration::from_millis(5), true)));
+        config.backend_url = "https://tsm.example".into();
+        let agent = agent_config(&config).map(|a| (a.max_delay, a.allow_http));
+        assert_eq!(agent, Some((Duration::from_millis(5), false)));
+    }
+
+    #[test]
     fn open_with_a_bad_url_is_a_config_error() {
         let dir = std::env::temp_dir().join(format!("wallet-ffi-test-{}", std::process::id()));
         let config = WalletConfig {
@@ -244,6 +307,7 @@ mod tests {
             backend_url: "ftp://bank.example".into(),
             request_timeout_ms: 1000,
             max_retries: 0,
+            ota_max_delay_ms: None,
         };
         let err = Wallet::open(config, None, None).err();
         let _ = std::fs::remove_dir_all(&dir);

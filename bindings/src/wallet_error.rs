@@ -8,6 +8,7 @@ use wallet_core::backend::BackendError;
 use wallet_core::binding::validate::ValidationError;
 use wallet_core::binding::BindingError;
 use wallet_core::crypto::CryptoError;
+use wallet_core::ota::OtaError;
 use wallet_core::store::{KeyStoreError, StoreError};
 use wallet_core::tsm::CardError;
 use wallet_core::WalletError;
@@ -88,9 +89,12 @@ pub enum WalletFfiError {
         /// What the back end said.
         error_message: String,
     },
-    /// A card operation on a secure element failed. Codes: `no_secure_element`, `card_exists`,
-    /// `card_not_found`, `invalid_state`, `ecash_load_refused`, `ota`, `secure_element`, or the
-    /// TSM's failure code in lower case.
+    /// A card operation on a secure element failed. Codes: `no_secure_element` (use host card
+    /// emulation), `card_exists`, `card_not_found`, `invalid_state` (e.g. reading the e-cash of a
+    /// locked card), `ecash_load_refused`, `ota` (the management session with the TSM failed),
+    /// `secure_element` (the SE or the platform's SE service failed), or the TSM's failure code
+    /// of the order in lower case (`local_agent_failure`, `se_rejected`, `card_state`,
+    /// `superseded`, `session_lost`).
     #[error("card error ({code}): {error_message}")]
     Card {
         /// Stable machine-readable code.
@@ -200,6 +204,11 @@ impl From<CardError> for WalletFfiError {
             CardError::OrderFailed { code, .. } => {
                 variant!(Card, code.to_ascii_lowercase(), message)
             }
+            CardError::Ota(OtaError::NoSecureElement) => {
+                variant!(Card, "no_secure_element", message)
+            }
+            CardError::Ota(OtaError::Network(e)) => e.into(),
+            CardError::Ota(OtaError::Se(_)) => variant!(Card, "secure_element", message),
             CardError::Ota(_) => variant!(Card, "ota", message),
             CardError::Se(_) => variant!(Card, "secure_element", message),
             CardError::Backend(e) => e.into(),
@@ -372,5 +381,26 @@ mod tests {
             WalletFfiError::from(CardError::BindingNotFound),
             WalletFfiError::NotFound { .. }
         ));
+        assert_eq!(
+            WalletFfiError::from(CardError::InvalidState("the card is Locked".into())),
+            WalletFfiError::Card {
+                code: "invalid_state".into(),
+                error_message: "the card's state does not allow this (the card is Locked)".into()
+            }
+        );
+        assert_eq!(
+            code(CardError::Ota(OtaError::NoSecureElement)),
+            "no_secure_element"
+        );
+        assert_eq!(code(CardError::Ota(OtaError::SessionTimedOut)), "ota");
+        assert!(matches!(
+            WalletFfiError::from(CardError::Ota(OtaError::Network(BackendError::Timeout))),
+            WalletFfiError::Network { ref code, .. } if code == "timeout"
+        ));
+        let se = wallet_core::se::SeError::Io {
+            message: "removed".into(),
+        };
+        assert_eq!(code(CardError::Se(se.clone())), "secure_element");
+        assert_eq!(code(CardError::Ota(OtaError::Se(se))), "secure_element");
     }
 }

@@ -19,7 +19,7 @@ async fn world() -> Result<MockWorld, Box<dyn std::error::Error>> {
     let addr = "127.0.0.1:0".parse()?;
     Ok(MockWorld::start(MockWorldConfig {
         addr,
-        data_dir: None,
+        ..MockWorldConfig::default()
     })
     .await?)
 }
@@ -30,6 +30,7 @@ fn config(dir: &tempfile::TempDir, url: &str) -> WalletConfig {
         backend_url: url.to_owned(),
         request_timeout_ms: 5_000,
         max_retries: 0,
+        ota_max_delay_ms: None,
     }
 }
 

@@ -80,12 +80,21 @@ pub fn secure_elements(data_dir: &Path) -> Result<Arc<SimulatedSeTransport>, Err
 pub fn parse_yuan(text: &str) -> Result<u64, Error> {
     let bad = || Error::usage(format!("not an amount in yuan: {text}"));
     let (whole, frac) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
-    if whole.is_empty() || frac.len() > 2 || !whole.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+    if whole.is_empty()
+        || frac.len() > 2
+        || !whole
+            .chars()
+            .chain(frac.chars())
+            .all(|c| c.is_ascii_digit())
+    {
         return Err(bad());
     }
     let whole: u64 = whole.parse().map_err(|_| bad())?;
     let frac: u64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
-    whole.checked_mul(100).and_then(|f| f.checked_add(frac)).ok_or_else(bad)
+    whole
+        .checked_mul(100)
+        .and_then(|f| f.checked_add(frac))
+        .ok_or_else(bad)
 }
 
 /// Fen as `¥12.34`.
@@ -116,19 +125,34 @@ pub struct ProgressBar {
 impl ProgressBar {
     /// A bar, drawn only when `enabled`.
     pub fn new(enabled: bool) -> Arc<Self> {
-        Arc::new(Self { enabled, shown: std::sync::atomic::AtomicU8::new(u8::MAX) })
+        Arc::new(Self {
+            enabled,
+            shown: std::sync::atomic::AtomicU8::new(u8::MAX),
+        })
     }
 }
 
 impl OtaListener for ProgressBar {
     fn on_progress(&self, p: OtaProgress) {
         // Redraw only when the percentage changes.
-        if !self.enabled || self.shown.swap(p.percent, std::sync::atomic::Ordering::Relaxed) == p.percent {
+        if !self.enabled
+            || self
+                .shown
+                .swap(p.percent, std::sync::atomic::Ordering::Relaxed)
+                == p.percent
+        {
             return;
         }
         let filled = usize::from(p.percent.min(100)) / 5;
         let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r    [{}{}] {:>3}% {:<24}", "#".repeat(filled), " ".repeat(20 - filled), p.percent, format!("{:?}", p.stage));
+        let _ = write!(
+            err,
+            "\r    [{}{}] {:>3}% {:<24}",
+            "#".repeat(filled),
+            " ".repeat(20 - filled),
+            p.percent,
+            format!("{:?}", p.stage)
+        );
         if p.percent >= 100 {
             let _ = writeln!(err);
         }
@@ -146,8 +170,12 @@ pub fn resolve_binding(wallet: &Wallet, given: Option<&str>) -> Result<String, E
     let bindings = wallet.bindings()?;
     match bindings.as_slice() {
         [only] => Ok(only.binding_id.clone()),
-        [] => Err(Error::usage("no card is bound yet: run `wallet bind` first")),
-        _ => Err(Error::usage("several cards are bound: choose one with --binding")),
+        [] => Err(Error::usage(
+            "no card is bound yet: run `wallet bind` first",
+        )),
+        _ => Err(Error::usage(
+            "several cards are bound: choose one with --binding",
+        )),
     }
 }
 
@@ -161,38 +189,72 @@ pub fn resolve_card(wallet: &Wallet, binding: &str, se: Option<SeChoice>) -> Res
         .collect();
     match cards.as_slice() {
         [only] => Ok(only.clone()),
-        [] => Err(Error::usage("no card of this binding in a secure element: run `wallet open-card`")),
+        [] => Err(Error::usage(
+            "no card of this binding in a secure element: run `wallet open-card`",
+        )),
         _ => Err(Error::usage("several cards match: choose the SE with --se")),
     }
 }
 
 /// Runs a card command.
-pub async fn run(command: &crate::Command, wallet: &Wallet, out: &mut Output, json: bool) -> Result<(), Error> {
+pub async fn run(
+    command: &crate::Command,
+    wallet: &Wallet,
+    out: &mut Output,
+    json: bool,
+) -> Result<(), Error> {
     use crate::Command as C;
     match command {
         C::OpenCard(args) => {
             let binding = resolve_binding(wallet, args.binding.as_deref())?;
             let load = parse_yuan(&args.ecash)?;
             let card = wallet
-                .open_card(&binding, args.se.map(Into::into), load, Some(ProgressBar::new(!json)))
+                .open_card(
+                    &binding,
+                    args.se.map(Into::into),
+                    load,
+                    Some(ProgressBar::new(!json)),
+                )
                 .await?;
             out.ok("card opened over the air", card_json(&card));
         }
         C::Cards => {
             let cards = wallet.cards_in_se()?;
-            out.info("cards in secure elements", json!({ "cards": cards.iter().map(card_json).collect::<Vec<_>>() }));
+            out.info(
+                "cards in secure elements",
+                json!({ "cards": cards.iter().map(card_json).collect::<Vec<_>>() }),
+            );
         }
-        C::LockCard(args) | C::UnlockCard(args) | C::DeleteCard(args) | C::CardStatus(args) | C::EcashBalance(args) => {
+        C::LockCard(args)
+        | C::UnlockCard(args)
+        | C::DeleteCard(args)
+        | C::CardStatus(args)
+        | C::EcashBalance(args) => {
             let binding = resolve_binding(wallet, args.binding.as_deref())?;
             let card = resolve_card(wallet, &binding, args.se)?;
             let (step, card) = match command {
-                C::LockCard(_) => ("card locked", wallet.lock_card(&binding, &card.se_id).await?),
-                C::UnlockCard(_) => ("card unlocked", wallet.unlock_card(&binding, &card.se_id).await?),
-                C::DeleteCard(_) => ("card deleted", wallet.delete_card(&binding, &card.se_id).await?),
-                C::CardStatus(_) => ("card status (read by the TSM)", wallet.card_status(&binding, &card.se_id).await?),
+                C::LockCard(_) => (
+                    "card locked",
+                    wallet.lock_card(&binding, &card.se_id).await?,
+                ),
+                C::UnlockCard(_) => (
+                    "card unlocked",
+                    wallet.unlock_card(&binding, &card.se_id).await?,
+                ),
+                C::DeleteCard(_) => (
+                    "card deleted",
+                    wallet.delete_card(&binding, &card.se_id).await?,
+                ),
+                C::CardStatus(_) => (
+                    "card status (read by the TSM)",
+                    wallet.card_status(&binding, &card.se_id).await?,
+                ),
                 _ => {
                     let balance = wallet.ecash_balance(&binding, &card.se_id).await?;
-                    out.ok("e-cash balance read from the SE", json!({ "balance": yuan(balance), "fen": balance }));
+                    out.ok(
+                        "e-cash balance read from the SE",
+                        json!({ "balance": yuan(balance), "fen": balance }),
+                    );
                     return Ok(());
                 }
             };

@@ -73,10 +73,18 @@ pub async fn run(cli: &Cli, out: &mut Output) -> Result<(), Error> {
     result
 }
 
-async fn run_with(cli: &Cli, out: &mut Output, world: &World, data_dir: &std::path::Path) -> Result<(), Error> {
+async fn run_with(
+    cli: &Cli,
+    out: &mut Output,
+    world: &World,
+    data_dir: &std::path::Path,
+) -> Result<(), Error> {
     if let Command::SmsOutbox(args) = &cli.command {
         let outbox = world.sms_outbox(&args.phone).await?;
-        out.info("SMS outbox (test only)", serde_json::to_value(&outbox).unwrap_or_default());
+        out.info(
+            "SMS outbox (test only)",
+            serde_json::to_value(&outbox).unwrap_or_default(),
+        );
         return Ok(());
     }
     let wallet = open_wallet(data_dir, world.url())?;
@@ -89,7 +97,10 @@ async fn run_with(cli: &Cli, out: &mut Output, world: &World, data_dir: &std::pa
                 phone: args.phone.clone(),
             };
             let pending = wallet.begin_binding(&request).await?;
-            out.ok("bank checked the card and sent a code", pending_json(&pending));
+            out.ok(
+                "bank checked the card and sent a code",
+                pending_json(&pending),
+            );
             let code = if args.code_from_outbox {
                 Some(world.latest_sms_code(&args.phone).await?)
             } else if std::io::stdin().is_terminal() {
@@ -137,7 +148,10 @@ async fn run_with(cli: &Cli, out: &mut Output, world: &World, data_dir: &std::pa
 /// elements under `<data_dir>/se`.
 pub fn open_wallet(data_dir: &std::path::Path, url: &str) -> Result<Wallet, Error> {
     let se = crate::cards::secure_elements(data_dir)?;
-    Ok(Wallet::open(WalletConfig::new(data_dir.join("wallet"), url), None)?.with_secure_elements(se))
+    Ok(
+        Wallet::open(WalletConfig::new(data_dir.join("wallet"), url), None)?
+            .with_secure_elements(se),
+    )
 }
 
 fn default_data_dir(cli: &Cli) -> Result<PathBuf, Error> {

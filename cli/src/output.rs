@@ -17,7 +17,10 @@ pub struct Output {
 impl Output {
     /// Text output, or JSON when `json`.
     pub fn new(json: bool) -> Self {
-        Self { json, steps: Vec::new() }
+        Self {
+            json,
+            steps: Vec::new(),
+        }
     }
 
     /// A section heading (text mode only).
@@ -34,7 +37,11 @@ impl Output {
 
     /// A step whose failure was expected (the demo shows the wallet's typed errors).
     pub fn expected_error(&mut self, step: &str, error: &anyhow_like::Error) {
-        self.record(step, "expected_error", json!({ "error": error.to_string(), "kind": error.kind() }));
+        self.record(
+            step,
+            "expected_error",
+            json!({ "error": error.to_string(), "kind": error.kind() }),
+        );
     }
 
     /// A plain note.
@@ -44,7 +51,8 @@ impl Output {
 
     fn record(&mut self, step: &str, outcome: &str, details: Value) {
         if self.json {
-            self.steps.push(json!({ "step": step, "outcome": outcome, "details": details }));
+            self.steps
+                .push(json!({ "step": step, "outcome": outcome, "details": details }));
             return;
         }
         let mark = match outcome {
@@ -97,7 +105,10 @@ pub mod anyhow_like {
     impl Error {
         /// A usage or environment error.
         pub fn usage(message: impl Into<String>) -> Self {
-            Self { kind: "usage".into(), message: message.into() }
+            Self {
+                kind: "usage".into(),
+                message: message.into(),
+            }
         }
 
         /// Stable kind, e.g. `binding.wrong_code`.
@@ -154,7 +165,10 @@ pub mod anyhow_like {
                 WalletError::Crypto(_) => "crypto",
                 WalletError::Config(_) => "config",
             };
-            Self { kind: kind.into(), message: e.to_string() }
+            Self {
+                kind: kind.into(),
+                message: e.to_string(),
+            }
         }
     }
 }

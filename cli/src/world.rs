@@ -17,7 +17,10 @@ impl World {
     /// `<data_dir>/mock-world`.
     pub async fn connect(backend: Option<&str>, data_dir: &Path) -> Result<Self, Error> {
         if let Some(url) = backend {
-            return Ok(Self { url: url.trim_end_matches('/').to_owned(), embedded: None });
+            return Ok(Self {
+                url: url.trim_end_matches('/').to_owned(),
+                embedded: None,
+            });
         }
         let config = MockWorldConfig {
             data_dir: Some(data_dir.join("mock-world")),
@@ -26,7 +29,10 @@ impl World {
         let world = MockWorld::start(config)
             .await
             .map_err(|e| Error::usage(format!("cannot start the embedded mock world: {e}")))?;
-        Ok(Self { url: world.url().to_owned(), embedded: Some(world) })
+        Ok(Self {
+            url: world.url().to_owned(),
+            embedded: Some(world),
+        })
     }
 
     /// Base URL of the back end.
@@ -53,7 +59,8 @@ impl World {
     pub async fn sms_outbox(&self, phone: &str) -> Result<SmsOutbox, Error> {
         let client = BackendClient::new(ClientConfig::new(self.url.clone()))
             .map_err(|e| Error::usage(e.to_string()))?;
-        let phone = wallet_core::binding::validate::phone(phone).map_err(|e| Error::usage(e.to_string()))?;
+        let phone = wallet_core::binding::validate::phone(phone)
+            .map_err(|e| Error::usage(e.to_string()))?;
         client
             .get(&format!("{PATH_TEST_SMS_OUTBOX}?phone={phone}"))
             .await

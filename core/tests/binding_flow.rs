@@ -41,29 +41,40 @@ async fn bind_list_and_unbind_a_debit_card() {
     assert_eq!(wallet.pending_bindings().unwrap().len(), 1);
 
     let code = support::latest_code(world.url(), card.phone).await;
-    let binding = wallet.confirm_binding(&pending.session_id, &code).await.unwrap();
+    let binding = wallet
+        .confirm_binding(&pending.session_id, &code)
+        .await
+        .unwrap();
     assert_eq!(binding.masked_pan, "622202******7894");
     assert_eq!(binding.issuer_name, card.issuer_name);
     assert!(wallet.pending_bindings().unwrap().is_empty());
     assert_eq!(wallet.bindings().unwrap(), vec![binding.clone()]);
 
     // The bank holds the binding as active.
-    let at_bank: BindingRecord = reqwest::get(format!("{}/bank/v1/bindings/{}", world.url(), binding.binding_id))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let at_bank: BindingRecord = reqwest::get(format!(
+        "{}/bank/v1/bindings/{}",
+        world.url(),
+        binding.binding_id
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     assert_eq!(format!("{:?}", at_bank.status), "Active");
 
     wallet.unbind(&binding.binding_id).await.unwrap();
     assert!(wallet.bindings().unwrap().is_empty());
-    let at_bank: BindingRecord = reqwest::get(format!("{}/bank/v1/bindings/{}", world.url(), binding.binding_id))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let at_bank: BindingRecord = reqwest::get(format!(
+        "{}/bank/v1/bindings/{}",
+        world.url(),
+        binding.binding_id
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     assert_eq!(format!("{:?}", at_bank.status), "Revoked");
 
     // Unbinding again is a clear local error.
@@ -82,7 +93,10 @@ async fn id_tail_and_formatted_inputs_are_accepted() {
     req.phone = format!("+86 {}", card.phone);
     let pending = wallet.begin_binding(&req).await.unwrap();
     let code = support::latest_code(world.url(), card.phone).await;
-    let binding = wallet.confirm_binding(&pending.session_id, &code).await.unwrap();
+    let binding = wallet
+        .confirm_binding(&pending.session_id, &code)
+        .await
+        .unwrap();
     assert_eq!(binding.account_kind, AccountKind::Credit);
 }
 
@@ -95,15 +109,30 @@ async fn local_checks_fail_before_anything_is_sent() {
     bad_luhn.pan.pop();
     bad_luhn.pan.push('5');
     let err = binding_error(wallet.begin_binding(&bad_luhn).await.unwrap_err());
-    assert!(matches!(err, BindingError::Invalid(ValidationError::InvalidCardNumber(_))), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            BindingError::Invalid(ValidationError::InvalidCardNumber(_))
+        ),
+        "{err:?}"
+    );
 
     let mut bad_phone = request(&card);
     bad_phone.phone = "12345".into();
     let err = binding_error(wallet.begin_binding(&bad_phone).await.unwrap_err());
-    assert!(matches!(err, BindingError::Invalid(ValidationError::InvalidPhone(_))), "{err:?}");
+    assert!(
+        matches!(err, BindingError::Invalid(ValidationError::InvalidPhone(_))),
+        "{err:?}"
+    );
 
     let err = binding_error(wallet.confirm_binding("nope", "12a456").await.unwrap_err());
-    assert!(matches!(err, BindingError::Invalid(ValidationError::InvalidField { field: "otp", .. })), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            BindingError::Invalid(ValidationError::InvalidField { field: "otp", .. })
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -132,7 +161,12 @@ async fn the_bank_rejects_wrong_real_name_data_and_unknown_or_blocked_cards() {
     let err = binding_error(wallet.begin_binding(&req).await.unwrap_err());
     assert!(matches!(err, BindingError::UnknownCard), "{err:?}");
 
-    let err = binding_error(wallet.begin_binding(&request(&test_cards::BLOCKED)).await.unwrap_err());
+    let err = binding_error(
+        wallet
+            .begin_binding(&request(&test_cards::BLOCKED))
+            .await
+            .unwrap_err(),
+    );
     assert!(matches!(err, BindingError::CardNotEligible), "{err:?}");
 
     assert!(wallet.pending_bindings().unwrap().is_empty());
@@ -148,17 +182,38 @@ async fn wrong_codes_count_down_then_lock() {
     let code = support::latest_code(world.url(), card.phone).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for expected_left in [4, 3, 2, 1] {
-        let err = binding_error(wallet.confirm_binding(&pending.session_id, wrong).await.unwrap_err());
+        let err = binding_error(
+            wallet
+                .confirm_binding(&pending.session_id, wrong)
+                .await
+                .unwrap_err(),
+        );
         match err {
             BindingError::WrongCode { attempts_left } => assert_eq!(attempts_left, expected_left),
             other => panic!("expected WrongCode, got {other:?}"),
         }
     }
-    let err = binding_error(wallet.confirm_binding(&pending.session_id, wrong).await.unwrap_err());
+    let err = binding_error(
+        wallet
+            .confirm_binding(&pending.session_id, wrong)
+            .await
+            .unwrap_err(),
+    );
     assert!(matches!(err, BindingError::CodeLocked), "{err:?}");
     // Locked: even the right code is refused now; the pending binding is forgotten.
-    let err = binding_error(wallet.confirm_binding(&pending.session_id, &code).await.unwrap_err());
-    assert!(matches!(err, BindingError::SessionNotFound | BindingError::CodeLocked), "{err:?}");
+    let err = binding_error(
+        wallet
+            .confirm_binding(&pending.session_id, &code)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        matches!(
+            err,
+            BindingError::SessionNotFound | BindingError::CodeLocked
+        ),
+        "{err:?}"
+    );
     assert!(wallet.bindings().unwrap().is_empty());
     assert!(wallet.pending_bindings().unwrap().is_empty());
 }
@@ -171,17 +226,35 @@ async fn an_expired_code_is_refused() {
     let pending = wallet.begin_binding(&request(&card)).await.unwrap();
     let code = support::latest_code(world.url(), card.phone).await;
     support::advance_clock(world.url(), 5 * 60 + 1).await;
-    let err = binding_error(wallet.confirm_binding(&pending.session_id, &code).await.unwrap_err());
+    let err = binding_error(
+        wallet
+            .confirm_binding(&pending.session_id, &code)
+            .await
+            .unwrap_err(),
+    );
     assert!(matches!(err, BindingError::CodeExpired), "{err:?}");
     assert!(wallet.bindings().unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn network_down_is_a_network_error_and_changes_nothing() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let (wallet, _dir) = support::wallet_with(&format!("http://127.0.0.1:{port}"), |c| c.max_retries = 0);
-    let err = binding_error(wallet.begin_binding(&request(&test_cards::DEBIT)).await.unwrap_err());
-    assert!(matches!(err, BindingError::Backend(BackendError::Network(_))), "{err:?}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (wallet, _dir) =
+        support::wallet_with(&format!("http://127.0.0.1:{port}"), |c| c.max_retries = 0);
+    let err = binding_error(
+        wallet
+            .begin_binding(&request(&test_cards::DEBIT))
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        matches!(err, BindingError::Backend(BackendError::Network(_))),
+        "{err:?}"
+    );
     assert!(wallet.pending_bindings().unwrap().is_empty());
 }
 
@@ -199,8 +272,16 @@ async fn a_silent_bank_is_a_timeout() {
         c.request_timeout = Duration::from_millis(300);
         c.max_retries = 0;
     });
-    let err = binding_error(wallet.begin_binding(&request(&test_cards::DEBIT)).await.unwrap_err());
-    assert!(matches!(err, BindingError::Backend(BackendError::Timeout)), "{err:?}");
+    let err = binding_error(
+        wallet
+            .begin_binding(&request(&test_cards::DEBIT))
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        matches!(err, BindingError::Backend(BackendError::Timeout)),
+        "{err:?}"
+    );
     holder.abort();
 }
 
@@ -223,10 +304,23 @@ async fn server_errors_and_garbage_are_backend_errors() {
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let (wallet, _dir) = support::wallet_with(&url, |c| c.max_retries = 1);
 
-    let err = binding_error(wallet.begin_binding(&request(&test_cards::DEBIT)).await.unwrap_err());
+    let err = binding_error(
+        wallet
+            .begin_binding(&request(&test_cards::DEBIT))
+            .await
+            .unwrap_err(),
+    );
     match err {
-        BindingError::Backend(BackendError::Rejected { status, code, message, .. }) => {
-            assert_eq!((status, code.as_str(), message.as_str()), (503, "INTERNAL", "bank is down"));
+        BindingError::Backend(BackendError::Rejected {
+            status,
+            code,
+            message,
+            ..
+        }) => {
+            assert_eq!(
+                (status, code.as_str(), message.as_str()),
+                (503, "INTERNAL", "bank is down")
+            );
         }
         other => panic!("expected a rejection, got {other:?}"),
     }
@@ -244,7 +338,10 @@ async fn a_confirm_whose_answer_was_lost_is_retried_into_the_same_binding() {
 
     // The bank binds, the answer is lost; the client repeats with the same idempotency key.
     proxy.lose_answers(PATH_BINDINGS_CONFIRM, 1);
-    let binding = wallet.confirm_binding(&pending.session_id, &code).await.unwrap();
+    let binding = wallet
+        .confirm_binding(&pending.session_id, &code)
+        .await
+        .unwrap();
     let lost: Vec<BindingRecord> = proxy
         .lost
         .lock()
@@ -253,7 +350,10 @@ async fn a_confirm_whose_answer_was_lost_is_retried_into_the_same_binding() {
         .map(|body| serde_json::from_slice(body).expect("the lost answer was a binding"))
         .collect();
     assert_eq!(lost.len(), 1);
-    assert_eq!(lost[0].binding_id, binding.binding_id, "the retry must not create a second binding");
+    assert_eq!(
+        lost[0].binding_id, binding.binding_id,
+        "the retry must not create a second binding"
+    );
     assert_eq!(wallet.bindings().unwrap().len(), 1);
 }
 
@@ -267,12 +367,27 @@ async fn a_confirm_repeated_by_the_app_after_a_lost_answer_converges() {
     let code = support::latest_code(world.url(), card.phone).await;
 
     proxy.lose_answers(PATH_BINDINGS_CONFIRM, 1);
-    let err = binding_error(wallet.confirm_binding(&pending.session_id, &code).await.unwrap_err());
-    assert!(matches!(err, BindingError::Backend(BackendError::Network(_))), "{err:?}");
+    let err = binding_error(
+        wallet
+            .confirm_binding(&pending.session_id, &code)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        matches!(err, BindingError::Backend(BackendError::Network(_))),
+        "{err:?}"
+    );
     assert!(wallet.bindings().unwrap().is_empty());
-    assert_eq!(wallet.pending_bindings().unwrap().len(), 1, "the pending binding survives");
+    assert_eq!(
+        wallet.pending_bindings().unwrap().len(),
+        1,
+        "the pending binding survives"
+    );
 
-    let binding = wallet.confirm_binding(&pending.session_id, &code).await.unwrap();
+    let binding = wallet
+        .confirm_binding(&pending.session_id, &code)
+        .await
+        .unwrap();
     let lost: BindingRecord = serde_json::from_slice(&proxy.lost.lock().unwrap()[0]).unwrap();
     assert_eq!(lost.binding_id, binding.binding_id);
     assert_eq!(wallet.bindings().unwrap().len(), 1);
@@ -288,7 +403,13 @@ async fn bindings_survive_reopening_the_wallet() {
         let wallet = wallet_core::Wallet::open(config.clone(), None).unwrap();
         let pending = wallet.begin_binding(&request(&card)).await.unwrap();
         let code = support::latest_code(world.url(), card.phone).await;
-        (wallet.confirm_binding(&pending.session_id, &code).await.unwrap(), wallet.device_id().to_owned())
+        (
+            wallet
+                .confirm_binding(&pending.session_id, &code)
+                .await
+                .unwrap(),
+            wallet.device_id().to_owned(),
+        )
     };
     let wallet = wallet_core::Wallet::open(config, None).unwrap();
     assert_eq!(wallet.device_id(), device_id);
@@ -304,16 +425,27 @@ async fn no_secret_reaches_the_store_files_in_clear() {
     let card = test_cards::DEBIT;
     let pending = wallet.begin_binding(&request(&card)).await.unwrap();
     let code = support::latest_code(world.url(), card.phone).await;
-    let binding = wallet.confirm_binding(&pending.session_id, &code).await.unwrap();
+    let binding = wallet
+        .confirm_binding(&pending.session_id, &code)
+        .await
+        .unwrap();
     drop(wallet);
     let mut haystack = Vec::new();
     for entry in walk(dir.path()) {
         haystack.extend(std::fs::read(entry).unwrap());
     }
     let _ = binding;
-    for needle in [card.pan, card.id_number, card.phone, card.holder_name, &code] {
+    for needle in [
+        card.pan,
+        card.id_number,
+        card.phone,
+        card.holder_name,
+        &code,
+    ] {
         assert!(
-            haystack.windows(needle.len()).all(|w| w != needle.as_bytes()),
+            haystack
+                .windows(needle.len())
+                .all(|w| w != needle.as_bytes()),
             "{needle} found in clear in the store files"
         );
     }

@@ -8,8 +8,8 @@ use crate::persist::{Store, StoreError};
 use crate::sms::SmsChannel;
 use crate::tsm::Tsm;
 use std::path::Path;
-use wallet_core::backend::api::tsm::Topology;
 use std::sync::Arc;
+use wallet_core::backend::api::tsm::Topology;
 
 /// State shared by the router's handlers. Cheap to clone.
 #[derive(Debug, Clone)]

@@ -124,7 +124,11 @@ impl BackendClient {
             .user_agent(concat!("openwallet/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| BackendError::Network(e.to_string()))?;
-        Ok(Self { http, base_url, config })
+        Ok(Self {
+            http,
+            base_url,
+            config,
+        })
     }
 
     /// The base URL requests go to.
@@ -280,7 +284,10 @@ mod tests {
         let mut config = ClientConfig::new(format!("http://127.0.0.1:{port}"));
         config.max_retries = 0;
         let client = BackendClient::new(config).unwrap();
-        let err = client.get::<serde_json::Value>("/health").await.unwrap_err();
+        let err = client
+            .get::<serde_json::Value>("/health")
+            .await
+            .unwrap_err();
         assert!(matches!(err, BackendError::Network(_)), "{err:?}");
     }
 
@@ -300,7 +307,10 @@ mod tests {
         config.max_retries = 1;
         config.retry_backoff = Duration::from_millis(10);
         let client = BackendClient::new(config).unwrap();
-        let err = client.get::<serde_json::Value>("/health").await.unwrap_err();
+        let err = client
+            .get::<serde_json::Value>("/health")
+            .await
+            .unwrap_err();
         assert_eq!(err, BackendError::Timeout);
         holder.abort();
     }

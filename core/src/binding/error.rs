@@ -60,7 +60,12 @@ impl From<BackendError> for BindingError {
     /// Maps the bank's stable error codes onto the binding errors; everything else stays a
     /// back-end error (network, timeout, protocol, other rejections).
     fn from(e: BackendError) -> Self {
-        let BackendError::Rejected { code, attempts_left, .. } = &e else {
+        let BackendError::Rejected {
+            code,
+            attempts_left,
+            ..
+        } = &e
+        else {
             return BindingError::Backend(e);
         };
         match code.as_str() {
@@ -75,7 +80,9 @@ impl From<BackendError> for BindingError {
             codes::INVALID_PHONE => {
                 BindingError::Invalid(ValidationError::InvalidPhone("rejected by the bank"))
             }
-            codes::OTP_WRONG => BindingError::WrongCode { attempts_left: attempts_left.unwrap_or(0) },
+            codes::OTP_WRONG => BindingError::WrongCode {
+                attempts_left: attempts_left.unwrap_or(0),
+            },
             codes::OTP_LOCKED => BindingError::CodeLocked,
             codes::OTP_EXPIRED => BindingError::CodeExpired,
             codes::SESSION_NOT_FOUND => BindingError::SessionNotFound,

@@ -1,8 +1,7 @@
 //! The binding flow against the bank, with everything it keeps in the store.
 
 use super::model::{
-    BindingEntry, DeviceKeyRecord, PendingRecord, NS_BINDINGS,
-    NS_DEVICE_KEYS, NS_PENDING,
+    BindingEntry, DeviceKeyRecord, PendingRecord, NS_BINDINGS, NS_DEVICE_KEYS, NS_PENDING,
 };
 use super::{validate, Binding, BindingError, BindingRequest, PendingBinding};
 use crate::backend::api::{
@@ -11,8 +10,8 @@ use crate::backend::api::{
 };
 use crate::backend::client::IdempotencyKey;
 use crate::backend::{BackendClient, BackendError};
-use crate::crypto::ecdsa::P256SigningKey;
 use crate::clock::unix_now;
+use crate::crypto::ecdsa::P256SigningKey;
 use crate::crypto::random;
 use crate::store::Store;
 use zeroize::Zeroizing;
@@ -27,7 +26,9 @@ pub struct Binder {
 
 impl std::fmt::Debug for Binder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Binder").field("device_id", &self.device_id).finish_non_exhaustive()
+        f.debug_struct("Binder")
+            .field("device_id", &self.device_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -35,7 +36,11 @@ impl Binder {
     /// A binder using `store` for its records and `client` to reach the bank, on behalf of the
     /// installation `device_id`.
     pub fn new(store: Store, client: BackendClient, device_id: String) -> Self {
-        Self { store, client, device_id }
+        Self {
+            store,
+            client,
+            device_id,
+        }
     }
 
     /// Checks the inputs locally, then asks the bank to check the card and the holder's real-name
@@ -56,7 +61,8 @@ impl Binder {
             pending: pending.clone(),
             device_key_pkcs8: None,
         };
-        self.store.put_durable(NS_PENDING, &pending.session_id, &record)?;
+        self.store
+            .put_durable(NS_PENDING, &pending.session_id, &record)?;
         tracing::info!(masked_pan = %pending.masked_pan, "binding begun, code sent");
         Ok(pending)
     }
@@ -90,13 +96,20 @@ impl Binder {
         // after a lost answer is a new attempt that the bank answers with the same binding, since
         // the session and the device key are the same.
         let key = IdempotencyKey::generate()?;
-        let answer: Result<BindingRecord, BackendError> =
-            self.client.post(api::PATH_BINDINGS_CONFIRM, &body, &key).await;
+        let answer: Result<BindingRecord, BackendError> = self
+            .client
+            .post(api::PATH_BINDINGS_CONFIRM, &body, &key)
+            .await;
         let answer = match answer {
             Ok(answer) => answer,
             Err(e) => {
                 let e = BindingError::from(e);
-                if matches!(e, BindingError::SessionNotFound | BindingError::CodeLocked | BindingError::CodeExpired) {
+                if matches!(
+                    e,
+                    BindingError::SessionNotFound
+                        | BindingError::CodeLocked
+                        | BindingError::CodeExpired
+                ) {
                     // The bank will never accept this session again: forget it.
                     self.store.remove(NS_PENDING, session_id)?;
                 }
@@ -107,12 +120,17 @@ impl Binder {
         self.store.put_durable(
             NS_DEVICE_KEYS,
             &binding.binding_id,
-            &DeviceKeyRecord { pkcs8: Zeroizing::new(hex::encode(pkcs8.pkcs8())) },
+            &DeviceKeyRecord {
+                pkcs8: Zeroizing::new(hex::encode(pkcs8.pkcs8())),
+            },
         )?;
         self.store.put_durable(
             NS_BINDINGS,
             &binding.binding_id,
-            &BindingEntry { binding: binding.clone(), account_token: Zeroizing::new(answer.account_token) },
+            &BindingEntry {
+                binding: binding.clone(),
+                account_token: Zeroizing::new(answer.account_token),
+            },
         )?;
         self.store.remove(NS_PENDING, session_id)?;
         tracing::info!(binding_id = %binding.binding_id, masked_pan = %binding.masked_pan, "card bound");
@@ -127,7 +145,11 @@ impl Binder {
             .into_iter()
             .map(|(_, entry)| entry.binding)
             .collect();
-        bindings.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.binding_id.cmp(&b.binding_id)));
+        bindings.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then(a.binding_id.cmp(&b.binding_id))
+        });
         Ok(bindings)
     }
 
@@ -154,14 +176,28 @@ impl Binder {
         let nonce = random::hex_id(16)?;
         let signature =
             device_key.sign(&api::unbind_signing_message(binding_id, timestamp, &nonce))?;
-        let body = UnbindRequest { timestamp, nonce, signature: hex::encode(signature) };
+        let body = UnbindRequest {
+            timestamp,
+            nonce,
+            signature: hex::encode(signature),
+        };
         let path = format!("{}/{binding_id}/unbind", api::PATH_BINDINGS);
-        let answer: Result<BindingRecord, BackendError> =
-            self.client.post(&path, &body, &IdempotencyKey::generate()?).await;
+        let answer: Result<BindingRecord, BackendError> = self
+            .client
+            .post(&path, &body, &IdempotencyKey::generate()?)
+            .await;
         match answer {
             Ok(_) => {}
-            Err(e) if matches!(e.code(), Some(api::codes::BINDING_REVOKED | api::codes::BINDING_NOT_FOUND)) => {
-                tracing::warn!(binding_id, "bank no longer has this binding; erasing the local copy");
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some(api::codes::BINDING_REVOKED | api::codes::BINDING_NOT_FOUND)
+                ) =>
+            {
+                tracing::warn!(
+                    binding_id,
+                    "bank no longer has this binding; erasing the local copy"
+                );
             }
             Err(e) => return Err(e.into()),
         }
@@ -183,7 +219,8 @@ impl Binder {
 
 fn decode_key(pkcs8_hex: &str) -> Result<P256SigningKey, BindingError> {
     let bytes = Zeroizing::new(
-        hex::decode(pkcs8_hex).map_err(|_| crate::crypto::CryptoError::InvalidKey("stored device key"))?,
+        hex::decode(pkcs8_hex)
+            .map_err(|_| crate::crypto::CryptoError::InvalidKey("stored device key"))?,
     );
     Ok(P256SigningKey::from_pkcs8(&bytes)?)
 }

@@ -50,10 +50,14 @@ pub fn luhn_valid(digits: &str) -> bool {
 pub fn card_number(input: &str) -> Result<String, ValidationError> {
     let pan: String = input.chars().filter(|c| *c != ' ' && *c != '-').collect();
     if !pan.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ValidationError::InvalidCardNumber("only digits are allowed"));
+        return Err(ValidationError::InvalidCardNumber(
+            "only digits are allowed",
+        ));
     }
     if !(13..=19).contains(&pan.len()) {
-        return Err(ValidationError::InvalidCardNumber("must be 13 to 19 digits"));
+        return Err(ValidationError::InvalidCardNumber(
+            "must be 13 to 19 digits",
+        ));
     }
     if !luhn_valid(&pan) {
         return Err(ValidationError::InvalidCardNumber("check digit is wrong"));
@@ -67,7 +71,11 @@ pub fn phone(input: &str) -> Result<String, ValidationError> {
     let compact: String = input.chars().filter(|c| *c != ' ' && *c != '-').collect();
     let local = compact
         .strip_prefix("+86")
-        .or_else(|| (compact.len() == 13).then(|| compact.strip_prefix("86")).flatten())
+        .or_else(|| {
+            (compact.len() == 13)
+                .then(|| compact.strip_prefix("86"))
+                .flatten()
+        })
         .unwrap_or(&compact);
     if local.len() != 11 || !local.chars().all(|c| c.is_ascii_digit()) {
         return Err(ValidationError::InvalidPhone("must be 11 digits"));
@@ -81,7 +89,10 @@ pub fn phone(input: &str) -> Result<String, ValidationError> {
 /// Trims the holder name; it must be 1–64 characters with no control characters.
 pub fn holder_name(input: &str) -> Result<String, ValidationError> {
     let name = input.trim();
-    let invalid = |reason| ValidationError::InvalidField { field: "holder_name", reason };
+    let invalid = |reason| ValidationError::InvalidField {
+        field: "holder_name",
+        reason,
+    };
     if name.is_empty() {
         return Err(invalid("must not be empty"));
     }
@@ -97,12 +108,17 @@ pub fn holder_name(input: &str) -> Result<String, ValidationError> {
 /// The ID number or its tail: 4–18 characters, digits with an optional final `X` (upper-cased).
 pub fn id_number(input: &str) -> Result<String, ValidationError> {
     let id = input.trim().to_ascii_uppercase();
-    let invalid = |reason| ValidationError::InvalidField { field: "id_number", reason };
+    let invalid = |reason| ValidationError::InvalidField {
+        field: "id_number",
+        reason,
+    };
     if !id.is_ascii() {
         return Err(invalid("must be digits, optionally ending in X"));
     }
     if !(4..=18).contains(&id.len()) {
-        return Err(invalid("give the full ID number or at least its last 4 characters"));
+        return Err(invalid(
+            "give the full ID number or at least its last 4 characters",
+        ));
     }
     let (body, last) = id.split_at(id.len() - 1);
     let well_formed = body.chars().all(|c| c.is_ascii_digit())
@@ -117,7 +133,10 @@ pub fn id_number(input: &str) -> Result<String, ValidationError> {
 pub fn otp(input: &str) -> Result<String, ValidationError> {
     let code = input.trim();
     if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ValidationError::InvalidField { field: "otp", reason: "must be 6 digits" });
+        return Err(ValidationError::InvalidField {
+            field: "otp",
+            reason: "must be 6 digits",
+        });
     }
     Ok(code.to_owned())
 }
@@ -141,11 +160,26 @@ mod tests {
 
     #[test]
     fn card_number_normalizes_and_checks() {
-        assert_eq!(card_number("4111 1111-1111 1111").unwrap(), "4111111111111111");
-        assert!(matches!(card_number("4111111111111112"), Err(ValidationError::InvalidCardNumber(_))));
-        assert!(matches!(card_number("411111111111"), Err(ValidationError::InvalidCardNumber(_))));
-        assert!(matches!(card_number("41111111111111111111"), Err(ValidationError::InvalidCardNumber(_))));
-        assert!(matches!(card_number("4111x11111111111"), Err(ValidationError::InvalidCardNumber(_))));
+        assert_eq!(
+            card_number("4111 1111-1111 1111").unwrap(),
+            "4111111111111111"
+        );
+        assert!(matches!(
+            card_number("4111111111111112"),
+            Err(ValidationError::InvalidCardNumber(_))
+        ));
+        assert!(matches!(
+            card_number("411111111111"),
+            Err(ValidationError::InvalidCardNumber(_))
+        ));
+        assert!(matches!(
+            card_number("41111111111111111111"),
+            Err(ValidationError::InvalidCardNumber(_))
+        ));
+        assert!(matches!(
+            card_number("4111x11111111111"),
+            Err(ValidationError::InvalidCardNumber(_))
+        ));
     }
 
     #[test]
@@ -160,7 +194,10 @@ mod tests {
 
     #[test]
     fn id_number_accepts_full_or_tail() {
-        assert_eq!(id_number("11010519491231002x").unwrap(), "11010519491231002X");
+        assert_eq!(
+            id_number("11010519491231002x").unwrap(),
+            "11010519491231002X"
+        );
         assert_eq!(id_number("002X").unwrap(), "002X");
         assert!(id_number("02X").is_err());
         assert!(id_number("12X4").is_err());

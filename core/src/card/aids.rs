@@ -30,9 +30,14 @@ pub fn for_account(kind: AccountKind) -> [u8; 8] {
 
 /// The account kind whose application has this AID.
 pub fn account_of(aid: &[u8]) -> Option<AccountKind> {
-    [AccountKind::Debit, AccountKind::Credit, AccountKind::QuasiCredit, AccountKind::ECash]
-        .into_iter()
-        .find(|kind| for_account(*kind) == aid)
+    [
+        AccountKind::Debit,
+        AccountKind::Credit,
+        AccountKind::QuasiCredit,
+        AccountKind::ECash,
+    ]
+    .into_iter()
+    .find(|kind| for_account(*kind) == aid)
 }
 
 #[cfg(test)]
@@ -42,7 +47,12 @@ mod tests {
     #[test]
     fn aids_round_trip_and_ppse_is_the_emv_name() {
         assert_eq!(hex::encode_upper(PPSE), "325041592E5359532E4444463031");
-        for kind in [AccountKind::Debit, AccountKind::Credit, AccountKind::QuasiCredit, AccountKind::ECash] {
+        for kind in [
+            AccountKind::Debit,
+            AccountKind::Credit,
+            AccountKind::QuasiCredit,
+            AccountKind::ECash,
+        ] {
             assert_eq!(account_of(&for_account(kind)), Some(kind));
             assert!(for_account(kind).starts_with(&PAYMENT_LOAD_FILE));
         }

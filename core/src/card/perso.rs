@@ -138,7 +138,11 @@ impl CardPersonalization {
         let expiry = bcd(&self.expiry, 3)?;
         let mut track2 = self.pan.clone();
         track2.push('D');
-        track2.push_str(self.expiry.get(..4).ok_or(PersoError::Malformed("expiry"))?);
+        track2.push_str(
+            self.expiry
+                .get(..4)
+                .ok_or(PersoError::Malformed("expiry"))?,
+        );
         track2.push_str("201"); // service code: international, online authorisation
         let record = TlvNode::constructed(
             Tag::RECORD_TEMPLATE,
@@ -156,22 +160,37 @@ impl CardPersonalization {
             TlvNode::primitive(TAG_COUNTRY, bcd(&format!("{:04}", self.country), 2)?),
         ];
         let mut dgis = vec![
-            Dgi { tag: DGI_RECORD_1_1, data: record.encode() },
-            Dgi { tag: DGI_PROFILE, data: concat(&profile) },
+            Dgi {
+                tag: DGI_RECORD_1_1,
+                data: record.encode(),
+            },
+            Dgi {
+                tag: DGI_PROFILE,
+                data: concat(&profile),
+            },
         ];
         if let Some(ecash) = &self.ecash {
             let values = [
                 TlvNode::primitive(TAG_ECASH_BALANCE, amount_n12(ecash.balance)?),
                 TlvNode::primitive(TAG_ECASH_BALANCE_LIMIT, amount_n12(ecash.balance_limit)?),
-                TlvNode::primitive(TAG_ECASH_SINGLE_LIMIT, amount_n12(ecash.single_transaction_limit)?),
+                TlvNode::primitive(
+                    TAG_ECASH_SINGLE_LIMIT,
+                    amount_n12(ecash.single_transaction_limit)?,
+                ),
             ];
-            dgis.push(Dgi { tag: DGI_ECASH, data: concat(&values) });
+            dgis.push(Dgi {
+                tag: DGI_ECASH,
+                data: concat(&values),
+            });
         }
         let mut keys = Vec::with_capacity(48);
         keys.extend_from_slice(&self.keys.ac[..]);
         keys.extend_from_slice(&self.keys.smi[..]);
         keys.extend_from_slice(&self.keys.smc[..]);
-        dgis.push(Dgi { tag: DGI_KEYS, data: keys });
+        dgis.push(Dgi {
+            tag: DGI_KEYS,
+            data: keys,
+        });
         Ok(dgis)
     }
 
@@ -191,7 +210,9 @@ impl CardPersonalization {
         let pan = digits_of(&value(&record.data, Tag::PAN)?, true);
         let expiry = digits_of(&value(&record.data, TAG_EXPIRY)?, false);
         let psn_bytes = value(&record.data, TAG_PSN)?;
-        let pan_sequence = digits_of(&psn_bytes, false).parse().map_err(|_| PersoError::Malformed("PSN"))?;
+        let pan_sequence = digits_of(&psn_bytes, false)
+            .parse()
+            .map_err(|_| PersoError::Malformed("PSN"))?;
         let crypto = match value(&profile.data, TAG_CRYPTO)?.as_slice() {
             [0x01] => CardCrypto::Tdes,
             [0x02] => CardCrypto::Sm4,
@@ -205,7 +226,9 @@ impl CardPersonalization {
             _ => return Err(PersoError::Malformed("account kind")),
         };
         let number = |bytes: Vec<u8>| -> Result<u64, PersoError> {
-            digits_of(&bytes, false).parse().map_err(|_| PersoError::Malformed("numeric field"))
+            digits_of(&bytes, false)
+                .parse()
+                .map_err(|_| PersoError::Malformed("numeric field"))
         };
         let currency = number(value(&profile.data, TAG_CURRENCY)?)? as u16;
         let country = number(value(&profile.data, TAG_COUNTRY)?)? as u16;
@@ -218,7 +241,10 @@ impl CardPersonalization {
             }),
         };
         let key = |i: usize| -> Result<Zeroizing<[u8; 16]>, PersoError> {
-            let slice = keys.data.get(i * 16..(i + 1) * 16).ok_or(PersoError::Malformed("keys"))?;
+            let slice = keys
+                .data
+                .get(i * 16..(i + 1) * 16)
+                .ok_or(PersoError::Malformed("keys"))?;
             let mut out = Zeroizing::new([0u8; 16]);
             out.copy_from_slice(slice);
             Ok(out)
@@ -234,7 +260,11 @@ impl CardPersonalization {
             crypto,
             currency,
             country,
-            keys: CardKeys { ac: key(0)?, smi: key(1)?, smc: key(2)? },
+            keys: CardKeys {
+                ac: key(0)?,
+                smi: key(1)?,
+                smc: key(2)?,
+            },
             ecash,
         })
     }
@@ -258,7 +288,9 @@ pub fn parse_amount_n12(bytes: &[u8]) -> Result<u64, PersoError> {
     if bytes.len() != 6 || bytes.iter().any(|b| b >> 4 > 9 || b & 0x0F > 9) {
         return Err(PersoError::Malformed("n12 amount"));
     }
-    digits_of(bytes, false).parse().map_err(|_| PersoError::Malformed("n12 amount"))
+    digits_of(bytes, false)
+        .parse()
+        .map_err(|_| PersoError::Malformed("n12 amount"))
 }
 
 fn concat(nodes: &[TlvNode]) -> Vec<u8> {
@@ -284,7 +316,9 @@ fn kind_code(kind: AccountKind) -> u8 {
 }
 
 fn nibble(c: char) -> Result<u8, PersoError> {
-    c.to_digit(16).map(|d| d as u8).ok_or(PersoError::Malformed("not a digit"))
+    c.to_digit(16)
+        .map(|d| d as u8)
+        .ok_or(PersoError::Malformed("not a digit"))
 }
 
 /// Packs decimal `digits` (left-padded with 0) into `len` BCD bytes.
@@ -361,7 +395,11 @@ mod tests {
                 smi: Zeroizing::new([0x22; 16]),
                 smc: Zeroizing::new([0x33; 16]),
             },
-            ecash: Some(ECashParams { balance: 10_000, balance_limit: 100_000, single_transaction_limit: 50_000 }),
+            ecash: Some(ECashParams {
+                balance: 10_000,
+                balance_limit: 100_000,
+                single_transaction_limit: 50_000,
+            }),
         }
     }
 
@@ -375,7 +413,10 @@ mod tests {
             hex::encode_upper(&dgis[0].data),
             "70225A0862220212345678945F24033012315F340101570C6222021234567894D3012201"
         );
-        assert_eq!(hex::encode_upper(&dgis[1].data), "DF010102DF0201019F510201565F28020156");
+        assert_eq!(
+            hex::encode_upper(&dgis[1].data),
+            "DF010102DF0201019F510201565F28020156"
+        );
         assert_eq!(
             hex::encode_upper(&dgis[2].data),
             "9F79060000000100009F77060000001000009F7806000000050000"
@@ -391,17 +432,26 @@ mod tests {
         dgis.reverse();
         assert_eq!(CardPersonalization::from_dgis(&dgis).unwrap(), perso);
         let without_keys: Vec<Dgi> = dgis.iter().filter(|d| d.tag != DGI_KEYS).cloned().collect();
-        assert_eq!(CardPersonalization::from_dgis(&without_keys), Err(PersoError::MissingDgi(DGI_KEYS)));
+        assert_eq!(
+            CardPersonalization::from_dgis(&without_keys),
+            Err(PersoError::MissingDgi(DGI_KEYS))
+        );
         let mut no_ecash = perso.clone();
         no_ecash.ecash = None;
         no_ecash.pan = "6222601234567890126".into(); // odd length: F-padded
-        assert_eq!(CardPersonalization::from_dgis(&no_ecash.to_dgis().unwrap()).unwrap(), no_ecash);
+        assert_eq!(
+            CardPersonalization::from_dgis(&no_ecash.to_dgis().unwrap()).unwrap(),
+            no_ecash
+        );
     }
 
     #[test]
     fn n12_amounts() {
         assert_eq!(hex::encode(amount_n12(12_345).unwrap()), "000000012345");
-        assert_eq!(parse_amount_n12(&amount_n12(999_999_999_999).unwrap()).unwrap(), 999_999_999_999);
+        assert_eq!(
+            parse_amount_n12(&amount_n12(999_999_999_999).unwrap()).unwrap(),
+            999_999_999_999
+        );
         assert!(amount_n12(1_000_000_000_000).is_err());
         assert!(parse_amount_n12(&[0, 0, 0, 0, 0x1A, 0]).is_err());
         assert!(parse_amount_n12(&[0; 5]).is_err());

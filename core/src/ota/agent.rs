@@ -207,7 +207,10 @@ impl LocalAgent {
 }
 
 /// The SEs to offer, best first, each named as [`super::identity::describe`] says.
-pub(crate) fn inventory(se: &SeService, preferred: Option<ReaderKind>) -> Result<Vec<Target>, SeError> {
+pub(crate) fn inventory(
+    se: &SeService,
+    preferred: Option<ReaderKind>,
+) -> Result<Vec<Target>, SeError> {
     let readers = se.readers()?;
     let infos: Vec<ReaderInfo> = readers.iter().map(|r| r.info().clone()).collect();
     Ok(preference_order(&infos, preferred)

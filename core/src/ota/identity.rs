@@ -4,7 +4,7 @@
 //! outside a secure channel on GlobalPlatform cards), in uppercase hex: the TSM derives the SE's
 //! keys from it. An SE that does not answer (access rules, non-GP SE) is named by its reader.
 
-use super::seram::{SecureElement, SeType};
+use super::seram::{SeType, SecureElement};
 use crate::apdu::{CommandApdu, Tag};
 use crate::se::{Reader, ReaderKind};
 

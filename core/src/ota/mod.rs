@@ -22,10 +22,10 @@
 
 pub mod agent;
 pub mod error;
-pub mod identity;
 mod exchange;
 mod executor;
 mod http;
+pub mod identity;
 pub mod progress;
 pub mod seram;
 

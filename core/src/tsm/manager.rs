@@ -42,7 +42,13 @@ impl CardManager {
             allow_http: client.base_url().starts_with("http://"),
             ..AgentConfig::default()
         };
-        Self { store, client, binder, se, agent }
+        Self {
+            store,
+            client,
+            binder,
+            se,
+            agent,
+        }
     }
 
     /// Replaces the SERAM local agent's settings (tests shorten delays).
@@ -93,7 +99,14 @@ impl CardManager {
         self.store.put_durable(NS_CARDS, &key, &card)?;
         let load = (initial_ecash_load > 0).then_some(initial_ecash_load);
         let (status, outcome) = self
-            .run_order(binding_id, CardOperation::Open, &reader, &target, load, listener)
+            .run_order(
+                binding_id,
+                CardOperation::Open,
+                &reader,
+                &target,
+                load,
+                listener,
+            )
             .await?;
         self.finish(card, status, outcome)
     }
@@ -120,16 +133,27 @@ impl CardManager {
 
     /// The cards this wallet knows, in key order.
     pub fn cards(&self) -> Result<Vec<SeCard>, CardError> {
-        Ok(self.store.list::<SeCard>(NS_CARDS)?.into_iter().map(|(_, c)| c).collect())
+        Ok(self
+            .store
+            .list::<SeCard>(NS_CARDS)?
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect())
     }
 
     /// Reads the electronic cash balance (tag 9F79) straight from the card's application in the
     /// SE, without the network; updates the record.
     pub async fn ecash_balance(&self, binding_id: &str, se_id: &str) -> Result<u64, CardError> {
         let key = card_key(binding_id, se_id);
-        let mut card: SeCard = self.store.get(NS_CARDS, &key)?.ok_or(CardError::CardNotFound)?;
+        let mut card: SeCard = self
+            .store
+            .get(NS_CARDS, &key)?
+            .ok_or(CardError::CardNotFound)?;
         if card.state != CardState::Active {
-            return Err(CardError::InvalidState(format!("the card is {:?}", card.state)));
+            return Err(CardError::InvalidState(format!(
+                "the card is {:?}",
+                card.state
+            )));
         }
         let aid = hex::decode(&card.instance_aid)
             .map_err(|_| CardError::InvalidState("no instance AID recorded".into()))?;
@@ -139,9 +163,12 @@ impl CardManager {
             let reader = se.reader(&reader_name)?;
             let session = reader.open_session()?;
             let channel = session.open_logical_channel(Some(&aid), 0x00)?;
-            let tag = Tag::new(0x9F79).map_err(|_| SeError::Platform { message: "tag".into() })?;
-            let command = CommandApdu::get_data(tag)
-                .map_err(|_| SeError::Platform { message: "GET DATA".into() })?;
+            let tag = Tag::new(0x9F79).map_err(|_| SeError::Platform {
+                message: "tag".into(),
+            })?;
+            let command = CommandApdu::get_data(tag).map_err(|_| SeError::Platform {
+                message: "GET DATA".into(),
+            })?;
             let response = channel.transmit(&command)?;
             if !response.sw.is_success() {
                 return Err(SeError::UnexpectedStatus { sw: response.sw.0 }.into());
@@ -159,15 +186,24 @@ impl CardManager {
         Ok(balance)
     }
 
-    async fn manage(&self, binding_id: &str, se_id: &str, operation: CardOperation) -> Result<SeCard, CardError> {
+    async fn manage(
+        &self,
+        binding_id: &str,
+        se_id: &str,
+        operation: CardOperation,
+    ) -> Result<SeCard, CardError> {
         let key = card_key(binding_id, se_id);
-        let card: SeCard = self.store.get(NS_CARDS, &key)?.ok_or(CardError::CardNotFound)?;
+        let card: SeCard = self
+            .store
+            .get(NS_CARDS, &key)?
+            .ok_or(CardError::CardNotFound)?;
         let se = self.se.clone();
         let reader_name = card.reader.clone();
         let reader = blocking(move || Ok::<_, CardError>(se.reader(&reader_name)?)).await?;
         let target = describe(&reader).await?;
-        let (status, outcome) =
-            self.run_order(binding_id, operation, &reader, &target, None, None).await?;
+        let (status, outcome) = self
+            .run_order(binding_id, operation, &reader, &target, None, None)
+            .await?;
         self.finish(card, status, outcome)
     }
 
@@ -192,8 +228,10 @@ impl CardManager {
             signature: String::new(),
         };
         request.signature = hex::encode(device_key.sign(&request.signing_message())?);
-        let accepted: OrderAccepted =
-            self.client.post(PATH_TSM_ORDERS, &request, &IdempotencyKey::generate()?).await?;
+        let accepted: OrderAccepted = self
+            .client
+            .post(PATH_TSM_ORDERS, &request, &IdempotencyKey::generate()?)
+            .await?;
         tracing::info!(order = %accepted.order_id, ?operation, "TSM order accepted");
 
         let mut config = self.agent.clone();
@@ -203,13 +241,20 @@ impl CardManager {
         let endpoint = absolute(self.client.base_url(), &accepted.ra_endpoint);
         let outcome = agent.run(&endpoint, &accepted.session_id).await?;
 
-        let status: OrderStatus =
-            self.client.get(&format!("{PATH_TSM_ORDERS}/{}", accepted.order_id)).await?;
+        let status: OrderStatus = self
+            .client
+            .get(&format!("{PATH_TSM_ORDERS}/{}", accepted.order_id))
+            .await?;
         Ok((status, outcome))
     }
 
     /// Records what the TSM says about the order's card.
-    fn finish(&self, mut card: SeCard, status: OrderStatus, outcome: OtaOutcome) -> Result<SeCard, CardError> {
+    fn finish(
+        &self,
+        mut card: SeCard,
+        status: OrderStatus,
+        outcome: OtaOutcome,
+    ) -> Result<SeCard, CardError> {
         card.last_order_id = status.order_id.clone();
         card.last_round_trips = outcome.round_trips;
         card.updated_at = unix_now();
@@ -224,11 +269,17 @@ impl CardManager {
             }
             OrderState::Failed | OrderState::Pending => {
                 self.store.put_durable(NS_CARDS, &key, &card)?;
-                let failure = status.failure.unwrap_or_else(|| crate::backend::api::tsm::OrderFailure {
-                    code: "PENDING".into(),
-                    message: "the TSM has not confirmed the order".into(),
-                });
-                Err(CardError::OrderFailed { code: failure.code, message: failure.message })
+                let failure =
+                    status
+                        .failure
+                        .unwrap_or_else(|| crate::backend::api::tsm::OrderFailure {
+                            code: "PENDING".into(),
+                            message: "the TSM has not confirmed the order".into(),
+                        });
+                Err(CardError::OrderFailed {
+                    code: failure.code,
+                    message: failure.message,
+                })
             }
         }
     }
@@ -237,7 +288,8 @@ impl CardManager {
 /// The SERAM identity of the SE in `reader` (talks to the SE: off the async runtime).
 async fn describe(reader: &Reader) -> Result<OrderSecureElement, CardError> {
     let reader = reader.clone();
-    blocking(move || Ok::<_, CardError>(OrderSecureElement::from(&identity::describe(&reader)))).await
+    blocking(move || Ok::<_, CardError>(OrderSecureElement::from(&identity::describe(&reader))))
+        .await
 }
 
 /// `ra_endpoint` made absolute against the back end's base URL.
@@ -245,14 +297,20 @@ fn absolute(base_url: &str, ra_endpoint: &str) -> String {
     if ra_endpoint.starts_with("http://") || ra_endpoint.starts_with("https://") {
         return ra_endpoint.to_owned();
     }
-    format!("{}/{}", base_url.trim_end_matches('/'), ra_endpoint.trim_start_matches('/'))
+    format!(
+        "{}/{}",
+        base_url.trim_end_matches('/'),
+        ra_endpoint.trim_start_matches('/')
+    )
 }
 
 /// Runs SE work (blocking platform calls) off the async runtime.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, CardError> + Send + 'static,
 ) -> Result<T, CardError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| CardError::Se(SeError::Platform { message: format!("SE worker failed: {e}") }))?
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        CardError::Se(SeError::Platform {
+            message: format!("SE worker failed: {e}"),
+        })
+    })?
 }

@@ -60,12 +60,17 @@ pub struct Wallet {
 impl Wallet {
     /// Opens (or creates) the wallet in `config.data_dir`. `key_store` wraps the store's data key;
     /// `None` uses the headless [`SoftwareKeyStore`] (a key file in the data directory).
-    pub fn open(config: WalletConfig, key_store: Option<Arc<dyn KeyStore>>) -> Result<Self, WalletError> {
+    pub fn open(
+        config: WalletConfig,
+        key_store: Option<Arc<dyn KeyStore>>,
+    ) -> Result<Self, WalletError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| WalletError::Config(format!("cannot create the data directory: {e}")))?;
         let key_store: Arc<dyn KeyStore> = match key_store {
             Some(ks) => ks,
-            None => Arc::new(SoftwareKeyStore::open(&config.data_dir.join("software-keystore.key"))?),
+            None => Arc::new(SoftwareKeyStore::open(
+                &config.data_dir.join("software-keystore.key"),
+            )?),
         };
         let store = Store::open(&config.data_dir.join("store"), key_store)?;
         let mut client_config = ClientConfig::new(config.backend_url.clone());
@@ -81,7 +86,13 @@ impl Wallet {
             }
         };
         let binder = Binder::new(store.clone(), client.clone(), device_id.clone());
-        Ok(Self { device_id, store, client, binder, cards: None })
+        Ok(Self {
+            device_id,
+            store,
+            client,
+            binder,
+            cards: None,
+        })
     }
 
     /// Gives the wallet access to the device's secure elements (OMAPI on Android, the SE
@@ -116,7 +127,10 @@ impl Wallet {
         initial_ecash_load: u64,
         listener: Option<Arc<dyn OtaListener>>,
     ) -> Result<SeCard, WalletError> {
-        Ok(self.cards()?.open_card(binding_id, preferred, initial_ecash_load, listener).await?)
+        Ok(self
+            .cards()?
+            .open_card(binding_id, preferred, initial_ecash_load, listener)
+            .await?)
     }
 
     /// The cards in this device's secure elements.
@@ -158,12 +172,19 @@ impl Wallet {
     }
 
     /// Starts binding a card: local checks, the bank's real-name check, a one-time code by SMS.
-    pub async fn begin_binding(&self, request: &BindingRequest) -> Result<PendingBinding, WalletError> {
+    pub async fn begin_binding(
+        &self,
+        request: &BindingRequest,
+    ) -> Result<PendingBinding, WalletError> {
         Ok(self.binder.begin(request).await?)
     }
 
     /// Completes a binding with the one-time code. Safe to repeat after a lost answer.
-    pub async fn confirm_binding(&self, session_id: &str, otp: &str) -> Result<Binding, WalletError> {
+    pub async fn confirm_binding(
+        &self,
+        session_id: &str,
+        otp: &str,
+    ) -> Result<Binding, WalletError> {
         Ok(self.binder.confirm(session_id, otp).await?)
     }
 

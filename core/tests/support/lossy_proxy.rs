@@ -1,6 +1,7 @@
 //! An HTTP/1.1 proxy that forwards requests to an upstream server and can *lose* the answer to
 //! chosen requests: the upstream processes the request, the proxy records its answer, then closes
-//! the client's connection without sending it — the "response lost on the way back" fault.
+//! the client's connection without sending it — the "response lost on the way back" fault. It can
+//! also add a fixed delay to every exchange (an injected network round-trip time).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,8 @@ pub struct LossyProxy {
 struct Rule {
     path_prefix: String,
     drops_left: usize,
+    round_trip: std::time::Duration,
+    exchanges: usize,
 }
 
 impl LossyProxy {
@@ -30,7 +33,12 @@ impl LossyProxy {
             .expect("upstream host:port");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let rule = Arc::new(Mutex::new(Rule { path_prefix: String::new(), drops_left: 0 }));
+        let rule = Arc::new(Mutex::new(Rule {
+            path_prefix: String::new(),
+            drops_left: 0,
+            round_trip: std::time::Duration::ZERO,
+            exchanges: 0,
+        }));
         let lost = Arc::new(Mutex::new(Vec::new()));
         let (rule2, lost2) = (rule.clone(), lost.clone());
         tokio::spawn(async move {
@@ -42,6 +50,16 @@ impl LossyProxy {
             }
         });
         Self { url, rule, lost }
+    }
+
+    /// Adds `rtt` to every exchange from now on (half before forwarding, half after).
+    pub fn set_round_trip(&self, rtt: std::time::Duration) {
+        self.rule.lock().expect("rule").round_trip = rtt;
+    }
+
+    /// HTTP exchanges forwarded so far.
+    pub fn exchanges(&self) -> usize {
+        self.rule.lock().expect("rule").exchanges
     }
 
     /// Loses the answers of the next `count` requests whose path starts with `path_prefix`.
@@ -61,10 +79,21 @@ async fn serve(
     let mut server = TcpStream::connect(upstream).await?;
     let (mut client_buf, mut server_buf) = (Vec::new(), Vec::new());
     loop {
-        let Some(request) = read_message(&mut client, &mut client_buf).await? else { return Ok(()) };
+        let Some(request) = read_message(&mut client, &mut client_buf).await? else {
+            return Ok(());
+        };
         let path = request_path(&request);
+        let half_rtt = {
+            let mut rule = rule.lock().expect("rule");
+            rule.exchanges += 1;
+            rule.round_trip / 2
+        };
+        tokio::time::sleep(half_rtt).await;
         server.write_all(&request).await?;
-        let Some(answer) = read_message(&mut server, &mut server_buf).await? else { return Ok(()) };
+        let Some(answer) = read_message(&mut server, &mut server_buf).await? else {
+            return Ok(());
+        };
+        tokio::time::sleep(half_rtt).await;
         let drop_it = {
             let mut rule = rule.lock().expect("rule");
             let hit = rule.drops_left > 0 && path.starts_with(&rule.path_prefix);
@@ -74,7 +103,9 @@ async fn serve(
             hit
         };
         if drop_it {
-            let body_at = find(&answer, b"\r\n\r\n").map(|i| i + 4).unwrap_or(answer.len());
+            let body_at = find(&answer, b"\r\n\r\n")
+                .map(|i| i + 4)
+                .unwrap_or(answer.len());
             lost.lock().expect("lost").push(answer[body_at..].to_vec());
             return Ok(()); // both connections close: the client never sees the answer
         }
@@ -83,7 +114,10 @@ async fn serve(
 }
 
 /// Reads one HTTP/1.1 message (headers + Content-Length body); `None` at a clean end of stream.
-async fn read_message(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Option<Vec<u8>>> {
+async fn read_message(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<Vec<u8>>> {
     loop {
         if let Some(head_end) = find(buf, b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();

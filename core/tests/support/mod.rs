@@ -12,7 +12,9 @@ use wallet_core::{Wallet, WalletConfig};
 
 /// A mock world on an ephemeral loopback port, in memory.
 pub async fn mock_world() -> MockWorld {
-    MockWorld::start(MockWorldConfig::default()).await.expect("mock world starts")
+    MockWorld::start(MockWorldConfig::default())
+        .await
+        .expect("mock world starts")
 }
 
 /// A wallet in a fresh temporary directory talking to `url`.
@@ -37,7 +39,12 @@ pub async fn latest_code(url: &str, phone: &str) -> String {
         .json()
         .await
         .expect("outbox JSON");
-    outbox.messages.last().expect("a message was sent").code.clone()
+    outbox
+        .messages
+        .last()
+        .expect("a message was sent")
+        .code
+        .clone()
 }
 
 /// Moves the mock world's clock forward.

@@ -6,7 +6,8 @@ pub const P256_SEC1_LEN: usize = 65;
 /// Whether `pan` has 13 to 19 ASCII digits (no separators: this is the wire form) and a valid
 /// Luhn check digit — the wallet's own check, [`wallet_core::binding::validate::card_number`].
 pub fn is_valid_pan(pan: &str) -> bool {
-    pan.bytes().all(|b| b.is_ascii_digit()) && wallet_core::binding::validate::card_number(pan).is_ok()
+    pan.bytes().all(|b| b.is_ascii_digit())
+        && wallet_core::binding::validate::card_number(pan).is_ok()
 }
 
 /// Masks a card number to its first 6 and last 4 digits (`622202******7894`).

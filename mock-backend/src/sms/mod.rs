@@ -275,11 +275,17 @@ mod tests {
             normalize_phone(" +8613800138000 ").as_deref(),
             Some("13800138000")
         );
-        assert_eq!(normalize_phone("8613800138000").as_deref(), Some("13800138000"));
+        assert_eq!(
+            normalize_phone("8613800138000").as_deref(),
+            Some("13800138000")
+        );
         assert_eq!(normalize_phone("1380013800"), None);
         assert_eq!(normalize_phone("23800138000"), None);
         assert_eq!(normalize_phone("138-0013-800"), None);
-        assert_eq!(normalize_phone("138-0013-8000").as_deref(), Some("13800138000"));
+        assert_eq!(
+            normalize_phone("138-0013-8000").as_deref(),
+            Some("13800138000")
+        );
         assert_eq!(mask_phone("13800135678"), "138****5678");
     }
 

@@ -43,15 +43,14 @@ pub struct SessionQuery {
 fn session(
     tsm: &Tsm,
     query: Result<Query<SessionQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<(SharedSession, String), SeramError> {
+) -> Result<SharedSession, SeramError> {
     let Query(query) =
         query.map_err(|e| SeramError::Malformed(format!("query: {}", e.body_text())))?;
     let id = query
         .session_id
         .ok_or_else(|| SeramError::Malformed("the sessionId query parameter is required".into()))?;
     validate_session_id(&id).map_err(|e| SeramError::Malformed(e.to_string()))?;
-    let shared = tsm.sessions().get(&id).ok_or(SeramError::SessionNotFound)?;
-    Ok((shared, id))
+    tsm.sessions().get(&id).ok_or(SeramError::SessionNotFound)
 }
 
 async fn body_bytes(body: Body) -> Result<axum::body::Bytes, SeramError> {
@@ -92,7 +91,7 @@ pub async fn handshake(
     body: Body,
 ) -> Result<Json<HandshakeResponse>, SeramError> {
     let tsm = state.tsm();
-    let (shared, _) = session(tsm, query)?;
+    let shared = session(tsm, query)?;
     let bytes = body_bytes(body).await?;
     let value: Value =
         serde_json::from_slice(&bytes).map_err(|e| SeramError::Malformed(e.to_string()))?;
@@ -117,7 +116,7 @@ pub async fn remote_management(
     body: Body,
 ) -> Result<Json<RemoteManagementOrder>, SeramError> {
     let tsm = state.tsm();
-    let (shared, _) = session(tsm, query)?;
+    let shared = session(tsm, query)?;
     let bytes = body_bytes(body).await?;
     let report: RemoteManagementReport =
         serde_json::from_slice(&bytes).map_err(|e| SeramError::Malformed(e.to_string()))?;
