@@ -4,6 +4,7 @@
 //! start over, retry later, …). Every variant carries a stable snake_case `code` and a
 //! human-readable `error_message`; [`WalletFfiError::WrongCode`] also the tries left.
 
+use wallet_core::backend::api::tsm::codes as tsm_codes;
 use wallet_core::backend::BackendError;
 use wallet_core::binding::validate::ValidationError;
 use wallet_core::binding::BindingError;
@@ -92,9 +93,10 @@ pub enum WalletFfiError {
     /// A card operation on a secure element failed. Codes: `no_secure_element` (use host card
     /// emulation), `card_exists`, `card_not_found`, `invalid_state` (e.g. reading the e-cash of a
     /// locked card), `ecash_load_refused`, `ota` (the management session with the TSM failed),
-    /// `secure_element` (the SE or the platform's SE service failed), or the TSM's failure code
-    /// of the order in lower case (`local_agent_failure`, `se_rejected`, `card_state`,
-    /// `superseded`, `session_lost`).
+    /// `secure_element` (the SE or the platform's SE service failed), `unknown_se` (the TSM
+    /// cannot manage this SE, e.g. it could not be identified), `route_refused`, or the TSM's
+    /// failure code of the order in lower case (`local_agent_failure`, `se_rejected`,
+    /// `card_state`, `superseded`, `session_lost`).
     #[error("card error ({code}): {error_message}")]
     Card {
         /// Stable machine-readable code.
@@ -211,6 +213,11 @@ impl From<CardError> for WalletFfiError {
             CardError::Ota(OtaError::Se(_)) => variant!(Card, "secure_element", message),
             CardError::Ota(_) => variant!(Card, "ota", message),
             CardError::Se(_) => variant!(Card, "secure_element", message),
+            CardError::Backend(BackendError::Rejected { code, message, .. })
+                if code == tsm_codes::UNKNOWN_SE || code == tsm_codes::ROUTE_REFUSED =>
+            {
+                variant!(Card, code.to_ascii_lowercase(), message)
+            }
             CardError::Backend(e) => e.into(),
             CardError::Store(e) => e.into(),
             CardError::Crypto(e) => e.into(),
@@ -402,5 +409,25 @@ mod tests {
         };
         assert_eq!(code(CardError::Se(se.clone())), "secure_element");
         assert_eq!(code(CardError::Ota(OtaError::Se(se))), "secure_element");
+        let unknown_se = BackendError::Rejected {
+            status: 422,
+            code: "UNKNOWN_SE".into(),
+            message: "se_id must be hex".into(),
+            attempts_left: None,
+        };
+        assert_eq!(
+            WalletFfiError::from(CardError::Backend(unknown_se)),
+            WalletFfiError::Card {
+                code: "unknown_se".into(),
+                error_message: "se_id must be hex".into()
+            }
+        );
+        let other = BackendError::Rejected {
+            status: 401,
+            code: "SIGNATURE_INVALID".into(),
+            message: "bad signature".into(),
+            attempts_left: None,
+        };
+        assert_eq!(code(CardError::Backend(other)), "signature_invalid");
     }
 }

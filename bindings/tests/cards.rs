@@ -2,7 +2,7 @@
 //! `SecureElementTransport` implemented outside the core (as Kotlin or Swift would) over the SE
 //! simulator, one whose calls fail, and the life cycle of the card.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use mock_backend::se_sim::SimulatedSeTransport;
@@ -26,12 +26,20 @@ const PHONE: &str = "13800138000";
 /// Instance AID of the payment application the mock TSM installs for the debit card.
 const DEBIT_INSTANCE_AID: &str = "A000000333010101";
 
-/// A platform-style transport: the simulator behind the FFI trait, counting APDUs, optionally
-/// failing every `transmit` the way a Kotlin exception arrives (an unexpected callback error).
+/// Which APDUs [`PlatformTransport::transmit`] throws on.
+const THROW_NONE: u8 = 0;
+/// Every APDU throws.
+const THROW_ALL: u8 = 1;
+/// Every APDU but GET DATA (INS `CA`, how the SE names itself) throws: the TSM's script fails.
+const THROW_SCRIPT: u8 = 2;
+
+/// A platform-style transport: the simulator behind the FFI trait, counting APDUs; `transmit`
+/// fails as `throwing` says, the way an undeclared Kotlin exception arrives (an unexpected
+/// callback error).
 struct PlatformTransport {
     sim: Arc<SimulatedSeTransport>,
     apdus: AtomicUsize,
-    throw_on_transmit: AtomicBool,
+    throwing: AtomicU8,
 }
 
 impl PlatformTransport {
@@ -39,7 +47,7 @@ impl PlatformTransport {
         Arc::new(Self {
             sim,
             apdus: AtomicUsize::new(0),
-            throw_on_transmit: AtomicBool::new(false),
+            throwing: AtomicU8::new(THROW_NONE),
         })
     }
 }
@@ -78,13 +86,18 @@ impl SecureElementTransport for PlatformTransport {
         Ok(self.sim.open_basic_channel(session, aid, p2)?.into())
     }
     fn transmit(&self, channel: u64, apdu: Vec<u8>) -> Result<Vec<u8>, SeFfiError> {
-        if self.throw_on_transmit.load(Ordering::SeqCst) {
+        self.apdus.fetch_add(1, Ordering::SeqCst);
+        let throws = match self.throwing.load(Ordering::SeqCst) {
+            THROW_ALL => true,
+            THROW_SCRIPT => apdu.get(1) != Some(&0xCA),
+            _ => false,
+        };
+        if throws {
             return Err(uniffi::UnexpectedUniFFICallbackError::new(
                 "java.io.IOException: SE service died",
             )
             .into());
         }
-        self.apdus.fetch_add(1, Ordering::SeqCst);
         Ok(self.sim.transmit(channel, apdu)?)
     }
     fn close_channel(&self, channel: u64) -> Result<(), SeFfiError> {
@@ -266,28 +279,49 @@ async fn absent_secure_elements_and_failing_transports_are_typed_errors() -> Tes
     let absent = wallet.open_card(binding_id.clone(), None, 0, None).await;
     assert_eq!(card_code(absent), "no_secure_element");
 
-    // A transport whose every APDU throws: the opening fails with a typed card error, and the
-    // card is never reported active.
+    // Every APDU throws: the SE cannot even name itself, and the TSM refuses to manage it.
     sim.set_present(ReaderKind::Ese, true);
-    transport.throw_on_transmit.store(true, Ordering::SeqCst);
+    transport.throwing.store(THROW_ALL, Ordering::SeqCst);
+    let unidentified = wallet
+        .open_card(binding_id.clone(), Some(SeReaderKind::Ese), 1_000, None)
+        .await;
+    assert_eq!(card_code(unidentified), "unknown_se");
+
+    // The SE names itself, then every command of the TSM's script throws: the local agent
+    // reports the failure and the TSM fails the order. Never reported active.
+    transport.throwing.store(THROW_SCRIPT, Ordering::SeqCst);
     let failed = wallet
         .open_card(binding_id.clone(), Some(SeReaderKind::Ese), 1_000, None)
         .await;
-    assert!(
-        matches!(failed, Err(WalletFfiError::Card { .. })),
+    assert_eq!(
+        card_code(failed.clone()),
+        "local_agent_failure",
         "{failed:?}"
     );
-    assert!(wallet
-        .cards_in_se()?
-        .iter()
-        .all(|c| c.state != CardState::Active));
+    // Both attempts left `opening` records (one under the reader name the unidentified SE
+    // fell back to); none is active.
+    let cards = wallet.cards_in_se()?;
+    assert!(
+        cards.iter().all(|c| c.state == CardState::Opening),
+        "{cards:?}"
+    );
 
     // The same wallet recovers once the transport works again: one active card.
-    transport.throw_on_transmit.store(false, Ordering::SeqCst);
+    transport.throwing.store(THROW_NONE, Ordering::SeqCst);
     let card = wallet
-        .open_card(binding_id, Some(SeReaderKind::Ese), 1_000, None)
+        .open_card(binding_id.clone(), Some(SeReaderKind::Ese), 1_000, None)
         .await?;
     assert_eq!(card.state, CardState::Active);
+    assert_eq!(card.se_id, sim.se_id(ReaderKind::Ese));
+    let active = wallet.cards_in_se()?;
+    assert_eq!(
+        active
+            .iter()
+            .filter(|c| c.state == CardState::Active)
+            .count(),
+        1
+    );
+    assert_eq!(wallet.ecash_balance(binding_id, card.se_id).await?, 1_000);
     drop(wallet);
     world.shutdown().await;
     Ok(())

@@ -42,6 +42,10 @@ pub struct AgentConfig {
     pub session_deadline: Duration,
     /// Whether a plain `http://` RA endpoint is accepted (the mock world); otherwise HTTPS only.
     pub allow_http: bool,
+    /// How to name the SEs in the handshake, by reader name (e.g. as
+    /// [`super::identity::describe`] read them when the order was placed); a reader not listed
+    /// is offered under its reader name.
+    pub se_identities: Vec<(String, SecureElement)>,
 }
 
 impl Default for AgentConfig {
@@ -56,6 +60,7 @@ impl Default for AgentConfig {
             max_message_bytes: 4 * 1024 * 1024,
             session_deadline: Duration::from_secs(15 * 60),
             allow_http: false,
+            se_identities: Vec::new(),
         }
     }
 }
@@ -142,7 +147,8 @@ impl LocalAgent {
 
         let se = self.se.clone();
         let preferred = self.config.preferred_kind;
-        let targets = blocking(move || inventory(&se, preferred)).await??;
+        let identities = self.config.se_identities.clone();
+        let targets = blocking(move || inventory(&se, preferred, &identities)).await??;
         let first = targets
             .first()
             .ok_or(OtaError::NoSecureElement)?
@@ -206,10 +212,11 @@ impl LocalAgent {
     }
 }
 
-/// The SEs to offer, best first, each named as [`super::identity::describe`] says.
+/// The SEs to offer, best first, named as `identities` says, else by their reader name.
 pub(crate) fn inventory(
     se: &SeService,
     preferred: Option<ReaderKind>,
+    identities: &[(String, SecureElement)],
 ) -> Result<Vec<Target>, SeError> {
     let readers = se.readers()?;
     let infos: Vec<ReaderInfo> = readers.iter().map(|r| r.info().clone()).collect();
@@ -217,7 +224,11 @@ pub(crate) fn inventory(
         .into_iter()
         .filter_map(|info| readers.iter().find(|r| r.name() == info.name))
         .map(|reader| Target {
-            wire: super::identity::describe(reader),
+            wire: identities
+                .iter()
+                .find(|(name, _)| name == reader.name())
+                .map(|(_, se)| se.clone())
+                .unwrap_or_else(|| super::identity::by_reader_name(reader)),
             reader: reader.clone(),
         })
         .collect())

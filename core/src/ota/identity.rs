@@ -11,15 +11,24 @@ use crate::se::{Reader, ReaderKind};
 /// GET DATA tag of the key diversification data.
 const TAG_KEY_DIVERSIFICATION_DATA: u32 = 0xCF;
 
-/// The SERAM description of the SE in `reader`.
+/// The SERAM description of the SE in `reader`, its `seId` read from the SE (one APDU).
 pub fn describe(reader: &Reader) -> SecureElement {
+    let mut se = by_reader_name(reader);
+    if let Some(id) = se_identifier(reader) {
+        se.se_id = id;
+    }
+    se
+}
+
+/// The SERAM description of the SE in `reader` without talking to it: `seId` = reader name.
+pub fn by_reader_name(reader: &Reader) -> SecureElement {
     SecureElement {
         se_type: match reader.kind() {
             Some(ReaderKind::Ese) => SeType::Ese,
             Some(ReaderKind::Sim) => SeType::Uicc,
             Some(ReaderKind::Sd) | None => SeType::Undefined,
         },
-        se_id: se_identifier(reader).unwrap_or_else(|| reader.name().to_owned()),
+        se_id: reader.name().to_owned(),
         se_extra_info: None,
     }
 }

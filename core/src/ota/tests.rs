@@ -44,7 +44,7 @@ fn fake() -> Arc<FakeSe> {
 
 fn exchange(se: &Arc<FakeSe>) -> (CommandExchange, Arc<Notes>) {
     let notes = Arc::new(Notes::default());
-    let targets = inventory(&SeService::new(se.clone()), None).unwrap();
+    let targets = inventory(&SeService::new(se.clone()), None, &[]).unwrap();
     let progress = Progress::new(notes.clone());
     (
         CommandExchange::new(SeRamExecutor::new(targets), progress),
@@ -88,7 +88,7 @@ fn status(r: &RemoteManagementReport) -> (LocalAgentStatusEnum, Option<u32>) {
 
 #[test]
 fn inventory_offers_present_ses_best_first() {
-    let offered: Vec<(SeType, String)> = inventory(&SeService::new(fake()), None)
+    let offered: Vec<(SeType, String)> = inventory(&SeService::new(fake()), None, &[])
         .unwrap()
         .into_iter()
         .map(|t| (t.wire.se_type, t.wire.se_id))

@@ -236,6 +236,7 @@ impl CardManager {
 
         let mut config = self.agent.clone();
         config.preferred_kind = reader.kind();
+        config.se_identities = vec![(reader.name().to_owned(), target.to_seram())];
         let agent = LocalAgent::new(self.se.clone(), config)
             .with_listener(listener.unwrap_or_else(|| Arc::new(NoListener)));
         let endpoint = absolute(self.client.base_url(), &accepted.ra_endpoint);
