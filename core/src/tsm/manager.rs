@@ -96,8 +96,15 @@ impl CardManager {
             },
         };
         card.state = CardState::Opening;
-        self.store.put_durable(NS_CARDS, &key, &card)?;
         let load = (initial_ecash_load > 0).then_some(initial_ecash_load);
+        // The opening record is written once the TSM has accepted the order (a refused order
+        // leaves nothing behind) and before the session touches the SE (an interrupted session
+        // leaves an `opening` record, never an active one).
+        let record_opening = || {
+            self.store
+                .put_durable(NS_CARDS, &key, &card)
+                .map_err(CardError::from)
+        };
         let (status, outcome) = self
             .run_order(
                 binding_id,
@@ -106,6 +113,7 @@ impl CardManager {
                 &target,
                 load,
                 listener,
+                record_opening,
             )
             .await?;
         self.finish(card, status, outcome)
@@ -202,12 +210,16 @@ impl CardManager {
         let reader = blocking(move || Ok::<_, CardError>(se.reader(&reader_name)?)).await?;
         let target = describe(&reader).await?;
         let (status, outcome) = self
-            .run_order(binding_id, operation, &reader, &target, None, None)
+            .run_order(binding_id, operation, &reader, &target, None, None, || {
+                Ok(())
+            })
             .await?;
         self.finish(card, status, outcome)
     }
 
-    /// Places the order, runs its SERAM session, and fetches how it ended.
+    /// Places the order, calls `on_accepted`, runs the order's SERAM session, and fetches how
+    /// it ended.
+    #[allow(clippy::too_many_arguments)]
     async fn run_order(
         &self,
         binding_id: &str,
@@ -216,6 +228,7 @@ impl CardManager {
         target: &OrderSecureElement,
         initial_ecash_load: Option<u64>,
         listener: Option<Arc<dyn OtaListener>>,
+        on_accepted: impl FnOnce() -> Result<(), CardError>,
     ) -> Result<(OrderStatus, OtaOutcome), CardError> {
         let device_key = self.binder.device_key(binding_id)?;
         let mut request = CardOrderRequest {
@@ -233,6 +246,7 @@ impl CardManager {
             .post(PATH_TSM_ORDERS, &request, &IdempotencyKey::generate()?)
             .await?;
         tracing::info!(order = %accepted.order_id, ?operation, "TSM order accepted");
+        on_accepted()?;
 
         let mut config = self.agent.clone();
         config.preferred_kind = reader.kind();

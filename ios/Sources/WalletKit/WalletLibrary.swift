@@ -78,15 +78,22 @@ extension KeyStoreFfiError {
 extension WalletLibrary {
     /// Opens (or creates) the wallet stored in `dataDirectory`, talking to `backendURL`.
     /// `keyStore` wraps the store's data key (the Keychain in the app; `nil` keeps a software key
-    /// file); `logger`, when given, receives the library's log records at `.info` and above.
+    /// file); `secureElements`, when given, are the device's secure elements for card opening
+    /// (they can also be attached later with `attachSecureElements(transport:)`); `logger`, when
+    /// given, receives the library's log records at `.info` and above.
     /// Release the wallet before opening the same directory again.
     public static func openWallet(
         dataDirectory: URL, backendURL: String, keyStore: KeyStore? = nil,
+        secureElements: SecureElementTransport? = nil,
         logger: (@Sendable (LogRecord) -> Void)? = nil
     ) throws -> Wallet {
-        try Wallet.open(
+        let wallet = try Wallet.open(
             config: WalletConfig(dataDir: dataDirectory.path, backendUrl: backendURL),
             keyStore: keyStore, logSink: logger.map(ClosureLogSink.init))
+        if let secureElements {
+            wallet.attachSecureElements(transport: secureElements)
+        }
+        return wallet
     }
 }
 

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import WalletKit
 #if canImport(Glibc)
 import Glibc
@@ -10,6 +13,35 @@ func backendURL() -> String? {
         return nil
     }
     return url
+}
+
+/// Test card DEBIT of the mock bank (mock-backend/src/bank/test_cards.rs).
+enum DebitCard {
+    static let pan = "6222021234567894", name = "张三", idNumber = "110101199003071233", phone = "13800138000"
+}
+
+/// The last one-time code the mock SMS channel at `url` delivered to `phone`.
+func lastSmsCode(url: String, phone: String) async throws -> String {
+    struct Outbox: Decodable { struct Message: Decodable { let code: String }; let messages: [Message] }
+    let (data, _) = try await URLSession.shared.data(from: URL(string: "\(url)/test/sms/outbox?phone=\(phone)")!)
+    guard let code = try JSONDecoder().decode(Outbox.self, from: data).messages.last?.code else {
+        throw TestFailure("no SMS to \(phone)")
+    }
+    return code
+}
+
+/// A test-side failure with a description.
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Binds the DebitCard to `wallet` through the mock bank at `url`; returns the binding id.
+func bindDebitCard(_ wallet: Wallet, url: String) async throws -> String {
+    let pending = try await wallet.beginBinding(
+        pan: DebitCard.pan, holderName: DebitCard.name, idNumber: DebitCard.idNumber, phone: DebitCard.phone)
+    let code = try await lastSmsCode(url: url, phone: DebitCard.phone)
+    return try await wallet.confirmBinding(sessionId: pending.sessionId, otp: code).bindingId
 }
 
 /// A loopback port nobody listens on: bind port 0, read the port, close.

@@ -1,8 +1,10 @@
 package org.openwallet.wallet
 
+import org.openwallet.ffi.CardListenerException
 import org.openwallet.ffi.FfiException
 import org.openwallet.ffi.KeyStoreFfiException
 import org.openwallet.ffi.LogSinkException
+import org.openwallet.ffi.SeFfiException
 import org.openwallet.ffi.WalletFfiException
 
 /** Stable machine-readable code of any [FfiException] variant (e.g. `invalid_url`). */
@@ -54,3 +56,29 @@ val WalletFfiException.code: String
 /** Whether repeating the same call later may succeed (the back end was unreachable). */
 val WalletFfiException.isTransient: Boolean
     get() = this is WalletFfiException.Network
+
+/**
+ * Whether a card operation failed because the phone has no usable secure element: host card
+ * emulation is then the route (code `no_secure_element`).
+ */
+val WalletFfiException.isNoSecureElement: Boolean
+    get() = this is WalletFfiException.Card && code == "no_secure_element"
+
+/** Human-readable text of any [SeFfiException] variant. */
+val SeFfiException.errorMessage: String
+    get() = when (this) {
+        is SeFfiException.ReaderAbsent -> errorMessage
+        is SeFfiException.Io -> errorMessage
+        is SeFfiException.NoFreeChannel -> errorMessage
+        is SeFfiException.AccessDenied -> errorMessage
+        is SeFfiException.ApplicationNotFound -> errorMessage
+        is SeFfiException.UnexpectedStatus -> errorMessage
+        is SeFfiException.Closed -> errorMessage
+        is SeFfiException.Platform -> errorMessage
+    }
+
+/** Stable machine-readable code of any [CardListenerException] variant. */
+val CardListenerException.code: String
+    get() = when (this) {
+        is CardListenerException.Failed -> code
+    }

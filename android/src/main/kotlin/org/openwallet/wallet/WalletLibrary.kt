@@ -5,6 +5,7 @@ import org.openwallet.ffi.KeyStore
 import org.openwallet.ffi.LogLevel
 import org.openwallet.ffi.LogRecord
 import org.openwallet.ffi.LogSink
+import org.openwallet.ffi.SecureElementTransport
 import org.openwallet.ffi.Wallet
 import org.openwallet.ffi.WalletConfig
 import org.openwallet.ffi.WalletFfiException
@@ -60,7 +61,9 @@ object WalletLibrary {
     /**
      * Opens (or creates) the wallet stored in [dataDir], talking to [backendUrl]. [keyStore] wraps
      * the store's data key (the Android Keystore in the app; `null` keeps a software key file);
-     * [logger], when given, receives the library's log records at [LogLevel.INFO] and above.
+     * [logger], when given, receives the library's log records at [LogLevel.INFO] and above;
+     * [secureElements], when given, are the device's secure elements for card opening (OMAPI in
+     * the app; they can also be attached later with [Wallet.attachSecureElements]).
      * Close the wallet (`use {}`) before opening the same directory again.
      */
     @Throws(WalletFfiException::class)
@@ -68,8 +71,10 @@ object WalletLibrary {
         dataDir: File,
         backendUrl: String,
         keyStore: KeyStore? = null,
+        secureElements: SecureElementTransport? = null,
         logger: ((LogRecord) -> Unit)? = null,
     ): Wallet = Wallet.open(WalletConfig(dataDir.path, backendUrl), keyStore, logger?.let(::LambdaLogSink))
+        .also { wallet -> secureElements?.let(wallet::attachSecureElements) }
 
     private class LambdaLogSink(private val block: (LogRecord) -> Unit) : LogSink {
         override fun log(record: LogRecord) = block(record)

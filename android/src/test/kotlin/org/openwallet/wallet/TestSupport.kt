@@ -4,7 +4,13 @@ import org.openwallet.ffi.KeyStore
 import org.openwallet.ffi.KeyStoreFfiException
 import org.openwallet.ffi.LogRecord
 import org.openwallet.ffi.LogSink
+import org.openwallet.ffi.Wallet
 import java.net.ServerSocket
+import java.net.URI
+import java.net.URLEncoder
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
 import java.security.SecureRandom
 import java.util.Collections
 import javax.crypto.AEADBadTagException
@@ -17,6 +23,28 @@ import javax.crypto.spec.GCMParameterSpec
 fun backendUrl(): String? =
     System.getProperty("wallet.backend.url")?.takeIf { it.isNotBlank() && !it.startsWith("\${") }
         ?: System.getenv("WALLET_BACKEND_URL")?.takeIf { it.isNotBlank() }
+
+/** The last one-time code the mock SMS channel at [url] delivered to [phone]. */
+fun lastSmsCode(url: String, phone: String): String {
+    val query = URLEncoder.encode(phone, Charsets.UTF_8)
+    val request = HttpRequest.newBuilder(URI.create("$url/test/sms/outbox?phone=$query")).build()
+    val body = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString()).body()
+    return Regex("\"code\"\\s*:\\s*\"(\\d{6})\"").findAll(body).last().groupValues[1]
+}
+
+/** Test card DEBIT of the mock bank (mock-backend/src/bank/test_cards.rs). */
+object DebitCard {
+    const val PAN = "6222021234567894"
+    const val NAME = "张三"
+    const val ID = "110101199003071233"
+    const val PHONE = "13800138000"
+}
+
+/** Binds the [DebitCard] to [wallet] through the mock bank at [url]; returns the binding id. */
+suspend fun bindDebitCard(wallet: Wallet, url: String): String {
+    val pending = wallet.beginBinding(DebitCard.PAN, DebitCard.NAME, DebitCard.ID, DebitCard.PHONE)
+    return wallet.confirmBinding(pending.sessionId, lastSmsCode(url, DebitCard.PHONE)).bindingId
+}
 
 /** A loopback port nobody listens on. */
 fun closedPort(): Int = ServerSocket(0).use { it.localPort }
