@@ -58,7 +58,7 @@ pub struct CardArgs {
     pub se: Option<SeChoice>,
 }
 
-/// `wallet se-serve`.
+/// `wallet se serve`.
 #[derive(Debug, clap::Args)]
 pub struct SeServeArgs {
     /// Address of the vpcd daemon (vsmartcard) to connect to.
@@ -265,7 +265,7 @@ pub async fn run(
     Ok(())
 }
 
-/// `wallet se-serve`: connects the simulated SE to vpcd until vpcd disconnects.
+/// `wallet se serve`: connects the simulated SE to vpcd until vpcd disconnects.
 pub async fn serve(args: &SeServeArgs, data_dir: &Path, out: &mut Output) -> Result<(), Error> {
     let se = secure_elements(data_dir)?.se(args.se.into());
     let addr = args.vpcd.clone();

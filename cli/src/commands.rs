@@ -64,7 +64,7 @@ pub async fn run(cli: &Cli, out: &mut Output) -> Result<(), Error> {
         return crate::demo::run(cli, out).await;
     }
     let data_dir = default_data_dir(cli)?;
-    if let Command::SeServe(args) = &cli.command {
+    if let Command::Se(crate::SeCommand::Serve(args)) = &cli.command {
         return crate::cards::serve(args, &data_dir, out).await;
     }
     let world = World::connect(cli.backend.as_deref(), &data_dir).await?;
@@ -138,7 +138,7 @@ async fn run_with(
             wallet.unbind(&args.binding_id).await?;
             out.ok("card unbound", json!({ "binding_id": args.binding_id }));
         }
-        Command::Demo | Command::TestCards | Command::SmsOutbox(_) | Command::SeServe(_) => {}
+        Command::Demo | Command::TestCards | Command::SmsOutbox(_) | Command::Se(_) => {}
         card_command => crate::cards::run(card_command, &wallet, out, cli.json).await?,
     }
     Ok(())

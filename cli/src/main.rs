@@ -64,10 +64,18 @@ pub enum Command {
     CardStatus(cards::CardArgs),
     /// Read a card's electronic cash balance from the SE (no network).
     EcashBalance(cards::CardArgs),
-    /// Expose a simulated SE as a card in a virtual PC/SC reader (vsmartcard vpcd).
-    SeServe(cards::SeServeArgs),
+    /// The phone's simulated secure elements.
+    #[command(subcommand)]
+    Se(SeCommand),
     /// List the mock bank's documented test cards.
     TestCards,
+}
+
+/// `wallet se …`.
+#[derive(Debug, Subcommand)]
+pub enum SeCommand {
+    /// Expose a simulated SE as a card in a virtual PC/SC reader (vsmartcard vpcd).
+    Serve(cards::SeServeArgs),
 }
 
 fn main() -> ExitCode {

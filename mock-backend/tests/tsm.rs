@@ -107,10 +107,13 @@ impl Phone {
         accepted: &OrderAccepted,
         kind: ReaderKind,
     ) -> TestResult<OtaOutcome> {
+        // Offer the SE under the identity the order named, as the wallet's card manager does.
+        let reader = mock_backend::world_keys::reader_name(kind).to_owned();
         let config = AgentConfig {
             allow_http: true,
             preferred_kind: Some(kind),
             retry_window: Duration::from_secs(2),
+            se_identities: vec![(reader, self.target(kind)?.to_seram())],
             ..AgentConfig::default()
         };
         let agent = LocalAgent::new(SeService::new(self.se.clone()), config);

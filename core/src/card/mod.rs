@@ -6,6 +6,7 @@
 //! cryptograms) belongs to the near-field payment work.
 
 pub mod aids;
+pub mod keys;
 pub mod perso;
 
 pub use perso::{CardCrypto, CardKeys, CardPersonalization, ECashParams, PersoError};
