@@ -10,7 +10,7 @@
 //! - [`store`]: the sealed, versioned sled store and the [`store::KeyStore`] platform seam.
 //! - [`backend`]: the HTTP client and the wire types shared with the mock backend.
 //! - [`binding`]: account binding (card check, real-name, SMS one-time code, device key).
-//! - [`card`]: the payment application's AIDs and personalisation format.
+//! - [`card`]: the contactless payment application (qPBOC / EMV), its AIDs, personalisation, keys and certificates.
 //! - [`gp`]: GlobalPlatform secure channels (SCP03, SCP02) and card-management commands.
 //! - [`ota`]: air card opening — the GP SERAM local agent and its wire types.
 //! - [`se`]: secure-element access modelled on OMAPI, the platform seam and the reader policy.

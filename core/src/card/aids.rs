@@ -28,6 +28,16 @@ pub fn for_account(kind: AccountKind) -> [u8; 8] {
     }
 }
 
+/// The application label (tag `50`) of an account kind's application.
+pub fn label(kind: AccountKind) -> &'static [u8] {
+    match kind {
+        AccountKind::Debit => b"UnionPay Debit",
+        AccountKind::Credit => b"UnionPay Credit",
+        AccountKind::QuasiCredit => b"UnionPay QCredit",
+        AccountKind::ECash => b"UnionPay E-Cash",
+    }
+}
+
 /// The account kind whose application has this AID.
 pub fn account_of(aid: &[u8]) -> Option<AccountKind> {
     [
@@ -58,5 +68,7 @@ mod tests {
         }
         assert_eq!(hex::encode_upper(E_CASH), "A000000333010106");
         assert_eq!(account_of(&PAYMENT_MODULE), None);
+        assert_eq!(label(AccountKind::ECash), b"UnionPay E-Cash");
+        assert!(label(AccountKind::QuasiCredit).len() <= 16);
     }
 }

@@ -9,9 +9,15 @@
 //! | `9102` | application profile: `DF01` crypto (`01` 3DES, `02` SM4), `DF02` account kind (`01` debit, `02` credit, `03` quasi-credit, `06` e-cash), `9F51` currency, `5F28` country | clear |
 //! | `9103` | electronic cash: `9F79` balance, `9F77` balance limit, `9F78` single-transaction limit (n12 each, minor units) | clear |
 //! | `8000` | ICC master keys: AC ‖ SMI (MAC) ‖ SMC (ENC), 3 × 16 bytes | encrypted under the DEK |
+//! | `9104` | risk parameters (optional): `DF03` CVM limit (n12), `DF04` derivation key index | clear |
+//! | `0102` | record SFI 1 / record 2 (with fDDA): `70 { 8F CA public key index, 90 issuer public key certificate, 9F4A 82 }` | clear |
+//! | `0103` | record SFI 1 / record 3 (with fDDA): `70 { 9F46 ICC public key certificate }` | clear |
+//! | `8001` | ICC SM2 private key for fDDA (32 bytes; with `0102` and `0103`) | encrypted under the DEK |
 //!
-//! [`CardPersonalization::to_dgis`] gives the DGIs in this order; [`CardPersonalization::from_dgis`]
-//! accepts them in any order and refuses a set without `0101`, `9102` or `8000`.
+//! [`CardPersonalization::to_dgis`] gives the first four DGIs in this order;
+//! [`CardPersonalization::from_dgis`] accepts them in any order and refuses a set without `0101`,
+//! `9102` or `8000`. The last four belong to [`super::profile::CardProfile`] (certificate formats
+//! in [`super::certs`]); without them the card answers online only.
 
 use crate::apdu::{Tag, TlvNode};
 use crate::backend::api::AccountKind;

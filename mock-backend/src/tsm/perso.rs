@@ -2,51 +2,30 @@
 //! a device PAN issued for the SE (never the account's PAN), its expiry and sequence number,
 //! the ICC master keys derived from the issuer master keys, and the electronic cash.
 //!
-//! # Issuer master keys (public test values)
+//! # Issuer keys
 //!
-//! | key | value |
-//! |---|---|
-//! | IMK-AC (application cryptograms) | `0123456789ABCDEFFEDCBA9876543210` |
-//! | IMK-SMI (secure messaging integrity) | `11223344556677888877665544332211` |
-//! | IMK-SMC (secure messaging confidentiality) | `A1A2A3A4A5A6A7A8B1B2B3B4B5B6B7B8` |
-//!
-//! ICC master keys ([`derive_icc_keys`]): `Y` = the rightmost 16 digits of PAN ‖ PSN (two
-//! digits), left-padded with `0`, packed as 8 BCD bytes.
-//! - SM4 cards (PBOC 3.0, JR/T 0025.17): `MK = SM4(IMK, Y ‖ ¬Y)`.
-//! - 3DES cards (EMV Book 2 Annex A1.4.1, option A): `MK = 3DES(IMK, Y) ‖ 3DES(IMK, ¬Y)`,
-//!   without parity adjustment.
+//! The ICC master keys come from the test issuer's master keys and the one derivation of the
+//! core ([`wallet_core::card::test_issuer`], [`wallet_core::card::keys`]), the same the issuer
+//! uses to check cryptograms.
 //!
 //! Cards are issued with SM4 ([`CARD_CRYPTO`]). Device PANs: BIN [`DEVICE_PAN_BIN`], nine random
 //! digits and a Luhn check digit; PSN `01`; expiry the last day of the month five years after
 //! issue. E-cash limits: balance [`ECASH_BALANCE_LIMIT`], one transaction
-//! [`ECASH_SINGLE_LIMIT`] (fen). The near-field payment work will move the issuer key
-//! derivation next to the issuer, which checks the cryptograms.
+//! [`ECASH_SINGLE_LIMIT`] (fen).
 
 use wallet_core::backend::api::AccountKind;
+use wallet_core::binding::validate::luhn_valid;
 use wallet_core::card::perso::{
     is_secret_dgi, CardCrypto, CardKeys, CardPersonalization, ECashParams,
 };
-use wallet_core::crypto::des::tdes_ecb_encrypt;
+use wallet_core::card::test_issuer::test_issuer_master_keys;
 use wallet_core::crypto::random;
-use wallet_core::crypto::sm4::sm4_ecb_encrypt;
 use wallet_core::crypto::CryptoError;
 use wallet_core::gp::commands::{DataStructure, Dgi, StoreData, StoreDataEncryption};
 use wallet_core::gp::{GpError, KeyEncryptionKey};
 
 use super::records::CardRecord;
 
-/// Issuer master key for application cryptograms (test value).
-pub const IMK_AC: [u8; 16] = [
-    0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF, 0xFE, 0xDC, 0xBA, 0x98, 0x76, 0x54, 0x32, 0x10,
-];
-/// Issuer master key for secure messaging integrity (test value).
-pub const IMK_SMI: [u8; 16] = [
-    0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
-];
-/// Issuer master key for secure messaging confidentiality (test value).
-pub const IMK_SMC: [u8; 16] = [
-    0xA1, 0xA2, 0xA3, 0xA4, 0xA5, 0xA6, 0xA7, 0xA8, 0xB1, 0xB2, 0xB3, 0xB4, 0xB5, 0xB6, 0xB7, 0xB8,
-];
 /// The algorithm of the cards this TSM issues.
 pub const CARD_CRYPTO: CardCrypto = CardCrypto::Sm4;
 /// The BIN of device PANs (fictional).
@@ -62,67 +41,14 @@ const VALIDITY_YEARS: i64 = 5;
 /// Largest STORE DATA data field.
 const MAX_STORE_DATA: usize = 255;
 
-/// The `Y` block of the ICC master key derivation: rightmost 16 digits of PAN ‖ PSN, BCD.
-fn derivation_block(pan: &str, psn: u8) -> Result<[u8; 8], CryptoError> {
-    if !pan.bytes().all(|b| b.is_ascii_digit()) || psn > 99 {
-        return Err(CryptoError::InvalidInput(
-            "PAN must be digits and PSN at most 99",
-        ));
-    }
-    let digits = format!("{pan}{psn:02}");
-    let tail = digits
-        .get(digits.len().saturating_sub(16)..)
-        .unwrap_or_default();
-    let padded = format!("{tail:0>16}");
-    let bytes = hex::decode(padded).map_err(|_| CryptoError::InvalidInput("PAN digits"))?;
-    <[u8; 8]>::try_from(bytes.as_slice()).map_err(|_| CryptoError::InvalidInput("PAN digits"))
-}
-
-/// One ICC master key from an issuer master key (see the [module documentation](self)).
-pub fn derive_icc_key(
-    crypto: CardCrypto,
-    imk: &[u8; 16],
-    pan: &str,
-    psn: u8,
-) -> Result<[u8; 16], CryptoError> {
-    let y = derivation_block(pan, psn)?;
-    let not_y = y.map(|b| !b);
-    let mut input = [0u8; 16];
-    input[..8].copy_from_slice(&y);
-    input[8..].copy_from_slice(&not_y);
-    let out = match crypto {
-        CardCrypto::Sm4 => sm4_ecb_encrypt(imk, &input)?,
-        CardCrypto::Tdes => tdes_ecb_encrypt(imk, &input)?,
-    };
-    <[u8; 16]>::try_from(out.as_slice()).map_err(|_| CryptoError::InvalidInput("cipher output"))
-}
-
-/// The three ICC master keys (AC, SMI, SMC) of card `pan` / `psn`.
+/// The three ICC master keys (AC, SMI, SMC) of card `pan` / `psn`, from the test issuer.
 pub fn derive_icc_keys(crypto: CardCrypto, pan: &str, psn: u8) -> Result<CardKeys, CryptoError> {
-    Ok(CardKeys {
-        ac: derive_icc_key(crypto, &IMK_AC, pan, psn)?.into(),
-        smi: derive_icc_key(crypto, &IMK_SMI, pan, psn)?.into(),
-        smc: derive_icc_key(crypto, &IMK_SMC, pan, psn)?.into(),
-    })
+    test_issuer_master_keys().derive_card_keys(crypto, pan, psn)
 }
 
-/// The Luhn check digit that completes `digits`.
+/// The Luhn check digit that completes `digits` (the wallet's own Luhn rule).
 pub fn luhn_check_digit(digits: &str) -> Option<char> {
-    let mut sum = 0u32;
-    for (i, c) in digits.chars().rev().enumerate() {
-        let d = c.to_digit(10)?;
-        sum += if i % 2 == 0 {
-            let doubled = d * 2;
-            if doubled > 9 {
-                doubled - 9
-            } else {
-                doubled
-            }
-        } else {
-            d
-        };
-    }
-    char::from_digit((10 - sum % 10) % 10, 10)
+    ('0'..='9').find(|d| luhn_valid(&format!("{digits}{d}")))
 }
 
 /// A new device PAN: [`DEVICE_PAN_BIN`], nine random digits, a Luhn check digit.
@@ -241,17 +167,25 @@ mod tests {
     #[test]
     fn icc_master_keys_match_independent_computation() {
         // PAN 6288880000000017, PSN 01 → Y = 8888000000001701.
-        let sm4 = derive_icc_key(CardCrypto::Sm4, &IMK_AC, "6288880000000017", 1).unwrap();
-        assert_eq!(hex::encode_upper(sm4), "5A5396BD15155930AF9E763017A39E67");
-        let tdes = derive_icc_key(CardCrypto::Tdes, &IMK_AC, "6288880000000017", 1).unwrap();
-        assert_eq!(hex::encode_upper(tdes), "BEE089993AE84272FE6052A9313E8053");
+        let sm4 = derive_icc_keys(CardCrypto::Sm4, "6288880000000017", 1).unwrap();
+        assert_eq!(
+            hex::encode_upper(*sm4.ac),
+            "5A5396BD15155930AF9E763017A39E67"
+        );
+        // 3DES: the same blocks, odd parity adjusted (EMV option A).
+        let tdes = derive_icc_keys(CardCrypto::Tdes, "6288880000000017", 1).unwrap();
+        assert_eq!(
+            hex::encode_upper(*tdes.ac),
+            "BFE089983BE94373FE6152A8313E8052"
+        );
         // 13-digit PAN, PSN 00 → 15 digits, left-padded: Y = 0400000000000600.
-        let short = derive_icc_key(CardCrypto::Sm4, &IMK_AC, "4000000000006", 0).unwrap();
-        assert_eq!(hex::encode_upper(short), "0033C02BE1C6F4334C8AF421960A0676");
-        let keys = derive_icc_keys(CardCrypto::Sm4, "6288880000000017", 1).unwrap();
-        assert_eq!(*keys.ac, sm4);
-        assert_ne!(*keys.smi, *keys.ac);
-        assert!(derive_icc_key(CardCrypto::Sm4, &IMK_AC, "62x8", 1).is_err());
+        let short = derive_icc_keys(CardCrypto::Sm4, "4000000000006", 0).unwrap();
+        assert_eq!(
+            hex::encode_upper(*short.ac),
+            "0033C02BE1C6F4334C8AF421960A0676"
+        );
+        assert_ne!(*sm4.smi, *sm4.ac);
+        assert!(derive_icc_keys(CardCrypto::Sm4, "62x8", 1).is_err());
     }
 
     #[test]
