@@ -159,6 +159,8 @@ impl From<WalletError> for WalletFfiError {
         match err {
             WalletError::Binding(e) => e.into(),
             WalletError::Card(e) => e.into(),
+            // HCE is exported with the near-field work; until then one code.
+            WalletError::Hce(e) => variant!(Backend, "hce", e),
             WalletError::Store(e) => e.into(),
             WalletError::Backend(e) => e.into(),
             WalletError::Crypto(e) => e.into(),

@@ -160,6 +160,7 @@ pub mod anyhow_like {
                     BindingError::Crypto(_) => "crypto",
                 },
                 WalletError::Card(c) => card_kind(c),
+                WalletError::Hce(_) => "hce",
                 WalletError::Store(_) => "store",
                 WalletError::Backend(_) => "backend",
                 WalletError::Crypto(_) => "crypto",

@@ -12,6 +12,8 @@
 //! - [`binding`]: account binding (card check, real-name, SMS one-time code, device key).
 //! - [`card`]: the contactless payment application (qPBOC / EMV), its AIDs, personalisation, keys and certificates.
 //! - [`gp`]: GlobalPlatform secure channels (SCP03, SCP02) and card-management commands.
+//! - [`hce`]: host card emulation — the token, its limited-use keys, the APDU responder for the
+//!   Android HostApduService, replenishment.
 //! - [`ota`]: air card opening — the GP SERAM local agent and its wire types.
 //! - [`se`]: secure-element access modelled on OMAPI, the platform seam and the reader policy.
 //! - [`tsm`]: air card opening and the card life cycle through the TSM (orders + SERAM).
@@ -24,6 +26,7 @@ pub mod card;
 pub mod clock;
 pub mod crypto;
 pub mod gp;
+pub mod hce;
 pub mod ota;
 pub mod se;
 pub mod store;

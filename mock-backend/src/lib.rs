@@ -13,13 +13,18 @@
 //! # Ok(()) }
 //! ```
 
+pub mod acquirer;
 pub mod bank;
+pub mod clearing;
 pub mod clock;
 pub mod error;
 pub mod extract;
+pub mod hce;
 pub mod idempotency;
+pub mod issuer;
 pub mod mtps;
 pub mod persist;
+pub mod pos;
 pub mod se_sim;
 pub mod server;
 pub mod sms;

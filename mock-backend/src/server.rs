@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::persist::StoreError;
 use crate::state::AppState;
-use crate::{bank, mtps, sms, tsm};
+use crate::{acquirer, bank, clearing, hce, mtps, sms, tsm};
 use axum::extract::State;
 use axum::http::{Method, Uri};
 use axum::routing::{get, post};
@@ -158,7 +158,10 @@ pub fn router(state: AppState) -> Router {
         .merge(bank::routes(&state))
         .merge(sms::routes())
         .merge(tsm::routes(&state))
+        .merge(hce::routes(&state))
         .merge(mtps::routes())
+        .merge(acquirer::routes(&state))
+        .merge(clearing::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -2,8 +2,11 @@
 //! Later entities add a field and an accessor here.
 
 use crate::bank::Bank;
+use crate::clearing::Clearing;
 use crate::clock::Clock;
+use crate::hce::HceTokens;
 use crate::idempotency::Idempotency;
+use crate::issuer::Issuer;
 use crate::persist::{Store, StoreError};
 use crate::sms::SmsChannel;
 use crate::tsm::Tsm;
@@ -25,6 +28,9 @@ struct WorldState {
     bank: Bank,
     sms: SmsChannel,
     tsm: Tsm,
+    hce: HceTokens,
+    issuer: Issuer,
+    clearing: Clearing,
 }
 
 impl AppState {
@@ -43,8 +49,15 @@ impl AppState {
             bank: Bank::open(&store)?,
             sms: SmsChannel::open(&store)?,
             tsm: Tsm::open(&store, topology)?,
+            hce: HceTokens::open(&store)?,
+            issuer: Issuer::open(&store)?,
+            clearing: Clearing::open(&store)?,
             store,
         };
+        inner
+            .issuer
+            .register(Arc::new(crate::issuer::TsmDevicePans));
+        inner.issuer.register(Arc::new(crate::issuer::HceTokenPans));
         Ok(Self {
             inner: Arc::new(inner),
         })
@@ -75,8 +88,23 @@ impl AppState {
         &self.inner.sms
     }
 
+    /// The HCE token service (tokens, limited-use keys, the issuer's resolver).
+    pub fn hce(&self) -> &HceTokens {
+        &self.inner.hce
+    }
+
     /// The TSM side (TSMs and the public service platform).
     pub fn tsm(&self) -> &Tsm {
         &self.inner.tsm
+    }
+
+    /// The issuer (authorisation host); PAN resolvers register here.
+    pub fn issuer(&self) -> &Issuer {
+        &self.inner.issuer
+    }
+
+    /// The transfer clearing system.
+    pub fn clearing(&self) -> &Clearing {
+        &self.inner.clearing
     }
 }

@@ -25,6 +25,9 @@ use wallet_core::gp::{
 };
 use wallet_core::se::{ReaderKind, SeError, SeTransport};
 
+#[path = "se_sim/ppse.rs"]
+mod ppse;
+
 fn aid(bytes: &[u8]) -> Aid {
     Aid::new(bytes).unwrap()
 }
@@ -292,11 +295,14 @@ fn payment_application_is_installed_personalised_read_locked_and_deleted() {
     assert_eq!(apps[0].load_file_aid, Some(aid(&PAYMENT_LOAD_FILE)));
     assert_eq!(apps[0].associated_security_domain, Some(aid(&ISD_AID)));
 
-    // Another channel: SELECT answers the FCI, GET DATA 9F79 the balance (n12, 123.45).
+    // Another channel: SELECT answers the card application's FCI (label, priority 1, PDOL),
+    // GET DATA 9F79 the balance (n12, 123.45).
     let app = Channel::open(&t, "eSE1", &E_CASH).unwrap();
-    let fci = select_sw(&t, "eSE1", &E_CASH).unwrap();
-    assert_eq!(hex::encode_upper(&fci[..12]), "6F208408A000000333010106");
-    assert!(fci.ends_with(&[0x87, 0x01, 0x01, 0x90, 0x00]));
+    let fci = hex::encode_upper(select_sw(&t, "eSE1", &E_CASH).unwrap());
+    let label = hex::encode_upper(b"UnionPay E-Cash");
+    assert!(fci.starts_with("6F458408A000000333010106A539"), "{fci}");
+    assert!(fci.contains(&format!("500F{label}8701019F381B")), "{fci}");
+    assert!(fci.ends_with("5F2D047A68656E9000"), "{fci}");
     assert_eq!(
         hex::encode_upper(balance(&app).to_bytes()),
         "9F79060000000123459000"

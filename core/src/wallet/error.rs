@@ -3,6 +3,7 @@
 use crate::backend::BackendError;
 use crate::binding::BindingError;
 use crate::crypto::CryptoError;
+use crate::hce::HceError;
 use crate::store::{KeyStoreError, StoreError};
 use crate::tsm::CardError;
 
@@ -15,6 +16,9 @@ pub enum WalletError {
     /// A card operation on a secure element failed.
     #[error(transparent)]
     Card(#[from] CardError),
+    /// Host card emulation failed.
+    #[error(transparent)]
+    Hce(#[from] HceError),
     /// The store failed (corrupt, newer version, tampered, I/O).
     #[error(transparent)]
     Store(#[from] StoreError),

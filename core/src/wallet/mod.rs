@@ -8,6 +8,7 @@ pub use error::WalletError;
 
 use crate::backend::{BackendClient, ClientConfig};
 use crate::binding::{Binder, Binding, BindingRequest, PendingBinding};
+use crate::hce::{DeactivationReason, HceCardInfo, HceConfig, HceManager};
 use crate::ota::OtaListener;
 use crate::se::{ReaderKind, SeService, SeTransport};
 use crate::store::{KeyStore, SoftwareKeyStore, Store};
@@ -55,6 +56,7 @@ pub struct Wallet {
     client: BackendClient,
     binder: Binder,
     cards: Option<CardManager>,
+    hce: HceManager,
 }
 
 impl Wallet {
@@ -86,12 +88,19 @@ impl Wallet {
             }
         };
         let binder = Binder::new(store.clone(), client.clone(), device_id.clone());
+        let hce = HceManager::new(
+            store.clone(),
+            client.clone(),
+            binder.clone(),
+            HceConfig::default(),
+        );
         Ok(Self {
             device_id,
             store,
             client,
             binder,
             cards: None,
+            hce,
         })
     }
 
@@ -110,6 +119,18 @@ impl Wallet {
     /// Replaces the card manager's SERAM agent settings (tests shorten polling delays).
     pub fn with_ota_config(mut self, config: crate::ota::AgentConfig) -> Self {
         self.cards = self.cards.map(|cards| cards.with_agent_config(config));
+        self
+    }
+
+    /// Replaces the HCE settings (replenishment threshold, batch size; tests also set the
+    /// clock and a counter-write hook).
+    pub fn with_hce_config(mut self, config: HceConfig) -> Self {
+        self.hce = HceManager::new(
+            self.store.clone(),
+            self.client.clone(),
+            self.binder.clone(),
+            config,
+        );
         self
     }
 
@@ -201,5 +222,44 @@ impl Wallet {
     /// Unbinds a card: the bank revokes the device key; the local binding and key are erased.
     pub async fn unbind(&self, binding_id: &str) -> Result<(), WalletError> {
         Ok(self.binder.unbind(binding_id).await?)
+    }
+
+    /// Host card emulation without a secure element: provisions an HCE card for `binding_id` —
+    /// a token bound to the account, its card profile and a first batch of limited-use keys —
+    /// and makes it the default HCE card if there is none. [`Wallet::open_card`] never falls
+    /// back to HCE (it answers [`CardError::NoSecureElement`]); the caller chooses this instead.
+    /// A card already provisioned is returned as it is; safe to repeat after a failure.
+    pub async fn open_hce_card(&self, binding_id: &str) -> Result<HceCardInfo, WalletError> {
+        Ok(self.hce.open_card(binding_id).await?)
+    }
+
+    /// The HCE cards of this wallet.
+    pub fn hce_cards(&self) -> Result<Vec<HceCardInfo>, WalletError> {
+        Ok(self.hce.cards()?)
+    }
+
+    /// Makes the HCE card of `binding_id` the one [`Wallet::process_apdu`] answers with.
+    pub fn set_default_hce_card(&self, binding_id: &str) -> Result<(), WalletError> {
+        Ok(self.hce.set_default(binding_id)?)
+    }
+
+    /// `HostApduService.processCommandApdu`: one command APDU in, the response APDU out, with
+    /// the default HCE card. Never fails: problems are status words (`6985` without a usable
+    /// key, `6A82` without an HCE card). The ATC and the key's use are durable before any
+    /// cryptogram is returned.
+    pub fn process_apdu(&self, apdu: &[u8]) -> Vec<u8> {
+        self.hce.process_apdu(apdu)
+    }
+
+    /// `HostApduService.onDeactivated`: resets the card application; may start key
+    /// replenishment in the background.
+    pub fn on_deactivated(&self, reason: DeactivationReason) {
+        self.hce.on_deactivated(reason)
+    }
+
+    /// Fetches limited-use keys for the HCE card of `binding_id` if it runs low (fewer usable
+    /// transactions than the configured threshold); otherwise sends nothing. Idempotent.
+    pub async fn replenish_keys(&self, binding_id: &str) -> Result<HceCardInfo, WalletError> {
+        Ok(self.hce.replenish(binding_id).await?)
     }
 }

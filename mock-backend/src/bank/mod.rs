@@ -20,11 +20,13 @@
 //!   (`BINDING_REVOKED`). The nonce is remembered once the signature and timestamp pass.
 
 pub mod accounts;
+pub mod debit;
 mod routes;
 pub mod test_cards;
 pub mod validate;
 
 pub use accounts::Account;
+pub use debit::{Debit, DebitError};
 pub use routes::routes;
 
 use crate::error::ApiError;
@@ -72,7 +74,9 @@ pub struct Bank {
     sessions: Table<BindingSession>,
     bindings: Table<StoredBinding>,
     nonces: Table<u64>,
-    /// Serialises read-modify-write of sessions and bindings.
+    /// Debits by reference ([`Bank::debit`]).
+    debits: Table<Debit>,
+    /// Serialises read-modify-write of sessions, bindings and balances.
     lock: Mutex<()>,
 }
 
@@ -84,6 +88,7 @@ impl Bank {
             sessions: store.table("bank.sessions")?,
             bindings: store.table("bank.bindings")?,
             nonces: store.table("bank.unbind_nonces")?,
+            debits: store.table("bank.debits")?,
             lock: Mutex::new(()),
         };
         for card in &test_cards::ALL {

@@ -1,16 +1,19 @@
-//! One simulated GlobalPlatform card: logical channels, SELECT, MANAGE CHANNEL, and the
-//! dispatch of every other command to the application selected on its channel (a security
-//! domain's processor or an applet). State changes are saved after the command that made them
-//! when the card has a state file.
+//! One simulated GlobalPlatform card: logical channels, MANAGE CHANNEL, and the dispatch of
+//! every command but SELECT (see [`super::select`]) to the application selected on its channel
+//! (a security domain's processor or an applet). State changes are saved after the command that
+//! made them when the card has a state file; an applet may also have its state saved while it
+//! processes a command ([`super::applet::DurableState`]), before it answers.
 
 use std::path::PathBuf;
 
-use wallet_core::apdu::{Class, CommandApdu, ResponseApdu, Tag, TlvNode};
+use serde_json::Value;
+use wallet_core::apdu::{Class, CommandApdu, ResponseApdu};
+use wallet_core::card::aids::PPSE;
 use wallet_core::crypto::random;
 use wallet_core::gp::{Aid, CardLifeCycle};
 use wallet_core::se::ReaderKind;
 
-use super::applet::fci;
+use super::applet::{Applet, AppletContext, AppletError, DurableState, GenericApplet};
 use super::error::{sw, SeSimError};
 use super::registry::{Body, Entry, Registry};
 use super::sd::SdContext;
@@ -28,8 +31,12 @@ const INS_SELECT: u8 = 0xA4;
 /// domain, its secure channel session.
 #[derive(Debug)]
 pub(crate) struct ChannelState {
-    /// The selected application or security domain.
+    /// The registry entry commands go to (an application or security domain), or the PPSE
+    /// name when the PPSE is selected.
     pub(crate) selected: Aid,
+    /// The DF name it was selected by: the entry's AID, one of a payment instance's
+    /// applications, or the PPSE name.
+    pub(crate) df_name: Aid,
     /// The security domain session, from INITIALIZE UPDATE until SELECT, close or an error.
     pub(crate) session: Option<SdSession>,
 }
@@ -38,6 +45,7 @@ impl ChannelState {
     fn isd() -> ChannelState {
         ChannelState {
             selected: isd_aid(),
+            df_name: isd_aid(),
             session: None,
         }
     }
@@ -160,6 +168,12 @@ impl SimulatedSe {
     /// Power-on reset: every logical channel but the basic one closes, the ISD is selected on
     /// the basic channel, every secure channel session ends.
     pub fn reset(&mut self) {
+        let previous = std::mem::take(&mut self.channels);
+        for (number, state) in previous.into_iter().enumerate() {
+            if let Some(state) = state {
+                self.deselect(number, &state.selected);
+            }
+        }
         self.channels = std::iter::repeat_with(|| None).take(CHANNELS).collect();
         if let Some(basic) = self.channels.first_mut() {
             *basic = Some(ChannelState::isd());
@@ -199,8 +213,53 @@ impl SimulatedSe {
         response
     }
 
-    fn channel_mut(&mut self, channel: usize) -> Option<&mut ChannelState> {
-        self.channels.get_mut(channel).and_then(Option::as_mut)
+    /// Tells the applet `aid` (if it is one) that it is no longer selected on `channel`.
+    pub(super) fn deselect(&mut self, channel: usize, aid: &Aid) {
+        if let (Some(applet), Ok(channel)) = (self.registry.applet_mut(aid), u8::try_from(channel))
+        {
+            applet.deselect(channel);
+        }
+    }
+
+    /// Runs `f` on the applet `aid` with a context whose durable memory is this card's state
+    /// file; `None` if `aid` is no applet. The applet is taken out of the registry meanwhile
+    /// (the card saves its state from the value it hands over); a change not saved that way
+    /// marks the card dirty.
+    pub(super) fn with_applet<R>(
+        &mut self,
+        aid: &Aid,
+        channel: usize,
+        f: impl FnOnce(&mut dyn Applet, &mut AppletContext<'_>) -> R,
+    ) -> Option<R> {
+        let index = self.registry.entries.iter().position(|e| &e.aid == aid)?;
+        let entry = self.registry.entries.get_mut(index)?;
+        if !matches!(entry.body, Body::Applet(_)) {
+            return None;
+        }
+        let placeholder = Body::Applet(Box::<GenericApplet>::default());
+        let Body::Applet(mut applet) = std::mem::replace(&mut entry.body, placeholder) else {
+            return None;
+        };
+        let before = applet.save();
+        let mut card = CardMemory {
+            se: self,
+            index,
+            saved: None,
+        };
+        let mut ctx = AppletContext {
+            channel: u8::try_from(channel).unwrap_or_default(),
+            durable: &mut card,
+        };
+        let result = f(applet.as_mut(), &mut ctx);
+        let saved = card.saved;
+        let after = applet.save();
+        if after != before && saved.as_ref() != Some(&after) {
+            self.dirty = true;
+        }
+        if let Some(entry) = self.registry.entries.get_mut(index) {
+            entry.body = Body::Applet(applet);
+        }
+        Some(result)
     }
 
     /// MANAGE CHANNEL open (P1 `00`; P2 `00` picks a channel and returns its number) and close
@@ -231,71 +290,15 @@ impl SimulatedSe {
                 let target = if target == 0 { channel } else { target };
                 match self.channels.get_mut(target) {
                     Some(slot @ Some(_)) if target != 0 => {
-                        *slot = None;
+                        if let Some(closed) = slot.take() {
+                            self.deselect(target, &closed.selected);
+                        }
                         ResponseApdu::success(Vec::new())
                     }
                     _ => ResponseApdu::status_only(sw::WRONG_P1P2),
                 }
             }
             _ => ResponseApdu::status_only(sw::WRONG_P1P2),
-        }
-    }
-
-    /// SELECT by DF name (P1 `04`), full or partial AID; an empty name selects the ISD. P2
-    /// `00` returns the FCI, `0C` nothing. A successful SELECT ends the channel's secure
-    /// channel session.
-    fn select(&mut self, channel: usize, cmd: &CommandApdu) -> ResponseApdu {
-        if cmd.p1() != 0x04 {
-            return ResponseApdu::status_only(sw::WRONG_P1P2);
-        }
-        let want_fci = match cmd.p2() {
-            0x00 => true,
-            0x0C => false,
-            0x02 | 0x0E => return ResponseApdu::status_only(sw::NOT_FOUND),
-            _ => return ResponseApdu::status_only(sw::WRONG_P1P2),
-        };
-        let name = if cmd.data().is_empty() {
-            &ISD_AID[..]
-        } else {
-            cmd.data()
-        };
-        let card_usable = matches!(
-            self.registry.card_life_cycle,
-            CardLifeCycle::OpReady | CardLifeCycle::Initialized | CardLifeCycle::Secured
-        );
-        let Some(entry) = self.registry.find_by_name(name) else {
-            return ResponseApdu::status_only(sw::NOT_FOUND);
-        };
-        let aid = entry.aid.clone();
-        let is_isd = self.registry.is_isd(&aid);
-        if !is_isd && !card_usable {
-            return ResponseApdu::status_only(sw::FUNCTION_NOT_SUPPORTED);
-        }
-        if !is_isd && !entry.life_cycle.is_selectable() {
-            return ResponseApdu::status_only(sw::NOT_FOUND);
-        }
-        let response = match self.registry.applet_mut(&aid) {
-            Some(applet) => applet.select(&aid),
-            None => {
-                let max_length = TlvNode::primitive(
-                    Tag::new(0x9F65).unwrap_or(Tag::FCI_PROPRIETARY),
-                    vec![0xFF],
-                );
-                let proprietary = TlvNode::constructed(Tag::FCI_PROPRIETARY, [max_length]);
-                ResponseApdu::success(fci(&aid, Some(proprietary)))
-            }
-        };
-        if !response.sw.is_normal() {
-            return response;
-        }
-        if let Some(state) = self.channel_mut(channel) {
-            state.selected = aid;
-            state.session = None;
-        }
-        if want_fci {
-            response
-        } else {
-            ResponseApdu::status_only(response.sw)
         }
     }
 
@@ -310,6 +313,10 @@ impl SimulatedSe {
         let Some(state) = self.channels.get_mut(channel).and_then(Option::as_mut) else {
             return ResponseApdu::status_only(sw::CHANNEL_NOT_SUPPORTED);
         };
+        if state.selected.as_bytes() == PPSE {
+            // The PPSE is a directory: it answers SELECT only.
+            return ResponseApdu::status_only(sw::CONDITIONS);
+        }
         let is_isd = self.registry.is_isd(&state.selected);
         let card_usable = matches!(
             self.registry.card_life_cycle,
@@ -327,13 +334,10 @@ impl SimulatedSe {
             return ResponseApdu::status_only(refusal);
         }
         match &mut entry.body {
-            Body::Applet(applet) => {
-                let before = applet.save();
-                let response = applet.process(cmd);
-                if applet.save() != before {
-                    self.dirty = true;
-                }
-                response
+            Body::Applet(_) => {
+                let aid = state.selected.clone();
+                self.with_applet(&aid, channel, |applet, ctx| applet.process(cmd, ctx))
+                    .unwrap_or_else(|| ResponseApdu::status_only(sw::CONDITIONS))
             }
             Body::Domain(_) => SdContext {
                 kind: self.kind,
@@ -345,6 +349,25 @@ impl SimulatedSe {
             }
             .process(cmd),
         }
+    }
+}
+
+/// The card's state file as the durable memory of the applet at `index`, which is out of the
+/// registry while it runs.
+struct CardMemory<'a> {
+    se: &'a SimulatedSe,
+    index: usize,
+    /// The state last saved for the applet.
+    saved: Option<Value>,
+}
+
+impl DurableState for CardMemory<'_> {
+    fn persist(&mut self, state: &Value) -> Result<(), AppletError> {
+        self.se
+            .save_with(Some((self.index, state)))
+            .map_err(|e| AppletError::Storage(e.to_string()))?;
+        self.saved = Some(state.clone());
+        Ok(())
     }
 }
 

@@ -2,15 +2,18 @@
 //! wallet reaches through [`wallet_core::se::SeTransport`] and the TSM manages with SCP03 (or
 //! SCP02 on the legacy microSD), hosting the payment application.
 //!
-//! - [`SimulatedSe`] ([`card`]): one card — logical channels 0-19, MANAGE CHANNEL, SELECT by
-//!   AID, dispatch to the selected security domain or applet, state saved after every change.
+//! - [`SimulatedSe`] ([`card`]): one card — logical channels 0-19, MANAGE CHANNEL, dispatch to
+//!   the selected security domain or applet, state saved after every change; [`select`]: SELECT
+//!   by DF name (full, partial, next occurrence) and the PPSE of the payment applications.
 //! - [`registry`]: card life cycle, load files, applications and security domains.
 //! - [`sd`] with [`content`], [`store_data`], [`status`], [`domain_data`]: the security domain
 //!   command processor — INITIALIZE UPDATE / EXTERNAL AUTHENTICATE through the core's
 //!   [`Scp03Card`](wallet_core::gp::Scp03Card) / [`Scp02Card`](wallet_core::gp::Scp02Card),
 //!   INSTALL, LOAD, STORE DATA, DELETE, GET STATUS, SET STATUS, PUT KEY, GET DATA.
 //! - [`applet`]: the [`Applet`] trait between the card and its applications; [`payment`]: the
-//!   payment application instance.
+//!   payment application instance, which runs the core's
+//!   [`CardApplication`](wallet_core::card::CardApplication) and saves its counters in the
+//!   card's state file before it answers.
 //! - [`state`]: the JSON state file of a card.
 //! - [`transport`]: [`SimulatedSeTransport`], the three cards behind the OMAPI-shaped seam.
 //! - [`vpcd`]: a card in a virtual PC/SC reader (vsmartcard's vpcd protocol).
@@ -39,13 +42,14 @@ pub mod payment;
 pub mod registry;
 pub mod sd;
 mod secure_channel;
+pub mod select;
 pub mod state;
 pub mod status;
 pub mod store_data;
 pub mod transport;
 pub mod vpcd;
 
-pub use applet::{Applet, AppletError, GenericApplet};
+pub use applet::{Applet, AppletContext, AppletError, DurableState, GenericApplet, Volatile};
 pub use card::{atr, SimulatedSe};
 pub use error::SeSimError;
 pub use payment::PaymentApplet;

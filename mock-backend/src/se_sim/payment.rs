@@ -1,38 +1,45 @@
-//! The payment application instance in the simulated SE (module `A000000333010100`).
+//! The payment application instance in the simulated SE (module `A000000333010100`): the core's
+//! contactless card application ([`CardApplication`]) behind the [`Applet`] boundary.
 //!
-//! For now it is personalisable and reports its data: it collects the DGIs of its
-//! personalisation until the last STORE DATA block, then reads them with
-//! [`CardPersonalization::from_dgis`]. Selected, it answers with a minimal FCI and to GET DATA of
-//! the electronic-cash values and the ATC. The contactless transaction (GPO, READ RECORD,
-//! cryptograms) comes with the core's card application, behind the same [`Applet`] boundary.
+//! The instance collects the DGIs of its personalisation until the last STORE DATA block, then
+//! builds the card application from them ([`CardProfile::from_dgis`]: the base DGIs, the fDDA
+//! records `0102` / `0103`, the risk parameters `9104` and the ICC key `8001`, the secret ones
+//! decrypted by the card) with the counters of a new card.
 //!
-//! | command | personalised | not personalised |
+//! | state | SELECT | other commands |
 //! |---|---|---|
-//! | SELECT | `6F { 84 AID, A5 { 50 label, 87 01 01 } }` | `6F { 84 AID }` |
-//! | GET DATA `9F79` / `9F77` / `9F78` | the n12 value, `6A88` without e-cash | `6985` |
-//! | GET DATA `9F13` / `9F36` | `0000` (no transaction yet) | `6985` |
-//! | GET DATA of another tag | `6A88` | `6985` |
+//! | not personalised | `6F { 84 AID }` | `6985` |
+//! | personalised | the card application's FCI (label, priority, PDOL) | the card application |
+//!
+//! Selected by any of its [`CardApplication::directory`] AIDs (a debit card with e-cash answers
+//! for `A000000333010101` and `A000000333010106`), the instance gets a `SELECT` of that full
+//! name, then every command of the channel with the class byte recoded for the basic channel.
+//!
+//! **Counters.** The ATC, last online ATC and e-cash balance are part of the applet's saved
+//! state. The card application hands the next counters to its [`CardCounterStore`] before it
+//! computes any cryptogram; here that store asks the card to save its state file with them
+//! ([`DurableState`]), so the R-APDU exists only once the counters are on disk. A failed save
+//! answers `6581` and changes nothing.
+//!
+//! **Logical channels.** The card application keeps one transaction state. The instance may be
+//! selected on several channels at once: it remembers the name each channel selected, and when
+//! a command comes on another channel than the last one, it first selects that channel's name
+//! again (the transaction of the other channel ends, as after a field reset).
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use wallet_core::apdu::{Class, CommandApdu, ResponseApdu, SecureMessaging, Tag, TlvNode};
-use wallet_core::backend::api::AccountKind;
-use wallet_core::card::perso::{
-    amount_n12, TAG_ECASH_BALANCE, TAG_ECASH_BALANCE_LIMIT, TAG_ECASH_SINGLE_LIMIT,
+use wallet_core::apdu::{CommandApdu, LogicalChannel, Occurrence, ResponseApdu};
+use wallet_core::card::{
+    CardApplication, CardContext, CardCounterStore, CardCounters, CardPersonalization, CardProfile,
+    CounterStoreError, DirectoryEntry,
 };
-use wallet_core::card::CardPersonalization;
 use wallet_core::gp::commands::Dgi;
 use wallet_core::gp::Aid;
 
-use super::applet::{fci, Applet, AppletError};
+use super::applet::{fci, Applet, AppletContext, AppletError};
 use super::error::sw;
-
-/// INS of GET DATA.
-const INS_GET_DATA: u8 = 0xCA;
-/// Last online ATC register.
-const TAG_LAST_ONLINE_ATC: u16 = 0x9F13;
-/// Application transaction counter.
-const TAG_ATC: u16 = 0x9F36;
 
 /// One DGI as persisted: tag and data in hex.
 #[derive(Serialize, Deserialize)]
@@ -46,6 +53,19 @@ struct SavedDgi {
 struct SavedPayment {
     personalized: bool,
     dgis: Vec<SavedDgi>,
+    /// The counters last made durable (absent in files written before the card application:
+    /// those cards resume from the personalised values).
+    #[serde(default)]
+    counters: Option<CardCounters>,
+}
+
+/// The personalised instance: the card application and who it is selected for.
+struct Personalized {
+    app: CardApplication,
+    /// The DF name each logical channel selected the instance by.
+    selected: BTreeMap<u8, Aid>,
+    /// The channel whose selection the card application's state belongs to.
+    owner: Option<u8>,
 }
 
 /// The payment application instance. `Debug` shows no card data.
@@ -53,15 +73,125 @@ struct SavedPayment {
 pub struct PaymentApplet {
     /// DGIs received (all of them once personalised; kept to persist the applet).
     dgis: Vec<Dgi>,
-    personalization: Option<CardPersonalization>,
+    card: Option<Personalized>,
 }
 
 impl std::fmt::Debug for PaymentApplet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PaymentApplet")
             .field("dgis", &self.dgis.len())
-            .field("personalized", &self.personalization.is_some())
+            .field("personalized", &self.card.is_some())
             .finish()
+    }
+}
+
+/// The saved state of an applet holding `dgis`, with `counters` when personalised.
+fn saved_state(dgis: &[Dgi], counters: Option<CardCounters>) -> Value {
+    let state = SavedPayment {
+        personalized: counters.is_some(),
+        dgis: dgis
+            .iter()
+            .map(|d| SavedDgi {
+                tag: d.tag,
+                data: hex::encode_upper(&d.data),
+            })
+            .collect(),
+        counters,
+    };
+    serde_json::to_value(state).unwrap_or(Value::Null)
+}
+
+/// The card application personalised with `dgis`, resuming from `counters` (a new card's when
+/// `None`).
+fn card_application(
+    dgis: &[Dgi],
+    counters: Option<CardCounters>,
+) -> Result<CardApplication, String> {
+    let profile = CardProfile::from_dgis(dgis).map_err(|e| e.to_string())?;
+    let counters = counters.unwrap_or_else(|| CardCounters::initial(&profile.perso));
+    CardApplication::new(profile, counters).map_err(|e| e.to_string())
+}
+
+/// `SELECT` by the full DF name `name`, first occurrence, FCI asked.
+fn select_command(name: &Aid) -> Option<CommandApdu> {
+    CommandApdu::select_by_name(name.as_bytes(), Occurrence::First).ok()
+}
+
+/// The counter store of one command: the applet's whole state with the new counters, saved by
+/// the card.
+struct CardStore<'a, 'b> {
+    dgis: &'a [Dgi],
+    ctx: &'a mut AppletContext<'b>,
+}
+
+impl CardCounterStore for CardStore<'_, '_> {
+    fn persist(&mut self, counters: &CardCounters) -> Result<(), CounterStoreError> {
+        let state = saved_state(self.dgis, Some(*counters));
+        self.ctx
+            .durable
+            .persist(&state)
+            .map_err(|e| CounterStoreError(e.to_string()))
+    }
+}
+
+impl Personalized {
+    /// Passes `cmd` (on the basic channel) to the card application.
+    fn run(
+        &mut self,
+        cmd: &CommandApdu,
+        dgis: &[Dgi],
+        ctx: &mut AppletContext<'_>,
+    ) -> ResponseApdu {
+        let mut store = CardStore { dgis, ctx };
+        self.app
+            .process_command(cmd, &mut CardContext::new(&mut store))
+    }
+
+    /// Selects `name` for `channel`.
+    fn select(&mut self, name: &Aid, dgis: &[Dgi], ctx: &mut AppletContext<'_>) -> ResponseApdu {
+        let Some(cmd) = select_command(name) else {
+            return ResponseApdu::status_only(sw::WRONG_LENGTH);
+        };
+        let channel = ctx.channel;
+        let response = self.run(&cmd, dgis, ctx);
+        if response.sw.is_normal() {
+            self.selected.insert(channel, name.clone());
+            self.owner = Some(channel);
+        } else {
+            // The application's selection is gone; the channel's is restored on its next
+            // command.
+            self.owner = None;
+        }
+        response
+    }
+
+    fn process(
+        &mut self,
+        cmd: &CommandApdu,
+        dgis: &[Dgi],
+        ctx: &mut AppletContext<'_>,
+    ) -> ResponseApdu {
+        if self.owner != Some(ctx.channel) {
+            let Some(name) = self.selected.get(&ctx.channel).cloned() else {
+                return ResponseApdu::status_only(sw::CONDITIONS);
+            };
+            let again = self.select(&name, dgis, ctx);
+            if !again.sw.is_normal() {
+                return again;
+            }
+        }
+        match cmd.clone().on_channel(LogicalChannel::BASIC) {
+            Ok(basic) => self.run(&basic, dgis, ctx),
+            Err(_) => ResponseApdu::status_only(sw::CLA_NOT_SUPPORTED),
+        }
+    }
+
+    fn deselect(&mut self, channel: u8) {
+        self.selected.remove(&channel);
+        if self.owner == Some(channel) {
+            self.app.reset();
+            self.owner = None;
+        }
     }
 }
 
@@ -85,102 +215,72 @@ impl PaymentApplet {
                 })
             })
             .collect::<Result<Vec<_>, AppletError>>()?;
-        let personalization = if state.personalized {
-            Some(
-                CardPersonalization::from_dgis(&dgis)
-                    .map_err(|e| AppletError::State(e.to_string()))?,
-            )
+        let card = if state.personalized {
+            let app = card_application(&dgis, state.counters).map_err(AppletError::State)?;
+            Some(Personalized {
+                app,
+                selected: BTreeMap::new(),
+                owner: None,
+            })
         } else {
             None
         };
-        Ok(PaymentApplet {
-            dgis,
-            personalization,
-        })
+        Ok(PaymentApplet { dgis, card })
     }
 
-    /// The personalisation, once complete.
+    /// The base personalisation, once complete.
     pub fn personalization(&self) -> Option<&CardPersonalization> {
-        self.personalization.as_ref()
+        Some(&self.profile()?.perso)
+    }
+
+    /// The whole personalisation (base, fDDA, risk parameters), once complete.
+    pub fn profile(&self) -> Option<&CardProfile> {
+        Some(self.card.as_ref()?.app.profile())
+    }
+
+    /// The counters as last made durable, once personalised.
+    pub fn counters(&self) -> Option<CardCounters> {
+        Some(self.card.as_ref()?.app.counters())
     }
 
     /// The electronic-cash balance in minor units, when personalised with e-cash.
     pub fn ecash_balance(&self) -> Option<u64> {
-        self.personalization.as_ref()?.ecash.map(|e| e.balance)
-    }
-
-    fn get_data(&self, cmd: &CommandApdu) -> ResponseApdu {
-        let Some(perso) = &self.personalization else {
-            return ResponseApdu::status_only(sw::CONDITIONS);
-        };
-        let tag_value = u16::from_be_bytes([cmd.p1(), cmd.p2()]);
-        let amount = |tag: Tag, pick: fn(&wallet_core::card::ECashParams) -> u64| {
-            perso
-                .ecash
-                .as_ref()
-                .and_then(|e| amount_n12(pick(e)).ok())
-                .map(|value| TlvNode::primitive(tag, value))
-        };
-        let node = match tag_value {
-            t if u32::from(t) == TAG_ECASH_BALANCE.value() => {
-                amount(TAG_ECASH_BALANCE, |e| e.balance)
-            }
-            t if u32::from(t) == TAG_ECASH_BALANCE_LIMIT.value() => {
-                amount(TAG_ECASH_BALANCE_LIMIT, |e| e.balance_limit)
-            }
-            t if u32::from(t) == TAG_ECASH_SINGLE_LIMIT.value() => {
-                amount(TAG_ECASH_SINGLE_LIMIT, |e| e.single_transaction_limit)
-            }
-            TAG_LAST_ONLINE_ATC | TAG_ATC => Tag::new(u32::from(tag_value))
-                .ok()
-                .map(|tag| TlvNode::primitive(tag, vec![0x00, 0x00])),
-            _ => None,
-        };
-        match node {
-            Some(node) => ResponseApdu::success(node.encode()),
-            None => ResponseApdu::status_only(sw::DATA_NOT_FOUND),
-        }
-    }
-}
-
-/// The application label (tag `50`) of an account kind.
-fn label(kind: AccountKind) -> &'static [u8] {
-    match kind {
-        AccountKind::Debit => b"UnionPay Debit",
-        AccountKind::Credit => b"UnionPay Credit",
-        AccountKind::QuasiCredit => b"UnionPay QCredit",
-        AccountKind::ECash => b"UnionPay E-Cash",
+        self.counters()?.ecash_balance
     }
 }
 
 impl Applet for PaymentApplet {
-    fn select(&mut self, aid: &Aid) -> ResponseApdu {
-        let proprietary = self.personalization.as_ref().map(|perso| {
-            TlvNode::constructed(
-                Tag::FCI_PROPRIETARY,
-                [
-                    TlvNode::primitive(Tag::APPLICATION_LABEL, label(perso.account_kind)),
-                    TlvNode::primitive(Tag::APPLICATION_PRIORITY, vec![0x01]),
-                ],
-            )
-        });
-        ResponseApdu::success(fci(aid, proprietary))
+    fn directory(&self) -> Vec<DirectoryEntry> {
+        self.card
+            .as_ref()
+            .map(|c| c.app.directory().to_vec())
+            .unwrap_or_default()
     }
 
-    fn process(&mut self, cmd: &CommandApdu) -> ResponseApdu {
-        match Class::new(cmd.cla()).decode() {
-            Ok(info) if info.secure_messaging == SecureMessaging::None && !info.chaining => {}
-            _ => return ResponseApdu::status_only(sw::CLA_NOT_SUPPORTED),
+    fn select(&mut self, name: &Aid, ctx: &mut AppletContext<'_>) -> ResponseApdu {
+        let PaymentApplet { dgis, card } = self;
+        match card {
+            Some(card) => card.select(name, dgis, ctx),
+            None => ResponseApdu::success(fci(name, None)),
         }
-        match cmd.ins() {
-            INS_GET_DATA if cmd.data().is_empty() => self.get_data(cmd),
-            INS_GET_DATA => ResponseApdu::status_only(sw::WRONG_LENGTH),
-            _ => ResponseApdu::status_only(sw::INS_NOT_SUPPORTED),
+    }
+
+    fn deselect(&mut self, channel: u8) {
+        if let Some(card) = &mut self.card {
+            card.deselect(channel);
+        }
+    }
+
+    fn process(&mut self, cmd: &CommandApdu, ctx: &mut AppletContext<'_>) -> ResponseApdu {
+        let PaymentApplet { dgis, card } = self;
+        match card {
+            Some(card) => card.process(cmd, dgis, ctx),
+            None => ResponseApdu::status_only(sw::CONDITIONS),
         }
     }
 
     fn store_dgi(&mut self, dgi: Dgi) -> Result<(), AppletError> {
-        if self.personalization.is_some() {
+        if self.card.is_some() {
             return Err(AppletError::NotNow);
         }
         self.dgis.retain(|d| d.tag != dgi.tag);
@@ -189,132 +289,34 @@ impl Applet for PaymentApplet {
     }
 
     fn end_personalization(&mut self) -> Result<(), AppletError> {
-        if self.personalization.is_some() {
+        if self.card.is_some() {
             return Err(AppletError::NotNow);
         }
-        match CardPersonalization::from_dgis(&self.dgis) {
-            Ok(perso) => {
-                self.personalization = Some(perso);
+        match card_application(&self.dgis, None) {
+            Ok(app) => {
+                self.card = Some(Personalized {
+                    app,
+                    selected: BTreeMap::new(),
+                    owner: None,
+                });
                 Ok(())
             }
             Err(e) => {
                 self.dgis.clear();
-                Err(AppletError::Personalization(e.to_string()))
+                Err(AppletError::Personalization(e))
             }
         }
     }
 
     fn is_personalized(&self) -> bool {
-        self.personalization.is_some()
+        self.card.is_some()
     }
 
     fn save(&self) -> Value {
-        let state = SavedPayment {
-            personalized: self.personalization.is_some(),
-            dgis: self
-                .dgis
-                .iter()
-                .map(|d| SavedDgi {
-                    tag: d.tag,
-                    data: hex::encode_upper(&d.data),
-                })
-                .collect(),
-        };
-        serde_json::to_value(state).unwrap_or(Value::Null)
+        saved_state(&self.dgis, self.counters())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use wallet_core::card::{CardCrypto, CardKeys, ECashParams};
-
-    fn perso() -> CardPersonalization {
-        CardPersonalization {
-            account_kind: AccountKind::ECash,
-            pan: "6212345678901234".into(),
-            pan_sequence: 1,
-            expiry: "301231".into(),
-            crypto: CardCrypto::Tdes,
-            currency: 156,
-            country: 156,
-            keys: CardKeys {
-                ac: [1; 16].into(),
-                smi: [2; 16].into(),
-                smc: [3; 16].into(),
-            },
-            ecash: Some(ECashParams {
-                balance: 12_345,
-                balance_limit: 100_000,
-                single_transaction_limit: 50_000,
-            }),
-        }
-    }
-
-    fn get_data(applet: &mut PaymentApplet, tag: u16) -> String {
-        let [p1, p2] = tag.to_be_bytes();
-        let cmd = CommandApdu::new(0x80, 0xCA, p1, p2).with_short_le(0);
-        hex::encode_upper(applet.process(&cmd).to_bytes())
-    }
-
-    #[test]
-    fn personalised_applet_reports_its_data() {
-        let aid = Aid::new(wallet_core::card::aids::E_CASH).unwrap();
-        let mut applet = PaymentApplet::new();
-        assert_eq!(
-            hex::encode_upper(applet.select(&aid).to_bytes()),
-            "6F0A8408A0000003330101069000"
-        );
-        assert_eq!(get_data(&mut applet, 0x9F79), "6985");
-        for dgi in perso().to_dgis().unwrap() {
-            applet.store_dgi(dgi).unwrap();
-        }
-        assert!(!applet.is_personalized());
-        applet.end_personalization().unwrap();
-        assert!(applet.is_personalized());
-        // 6F 20 { 84 08 AID, A5 14 { 50 0F "UnionPay E-Cash", 87 01 01 } }
-        let label = hex::encode_upper(b"UnionPay E-Cash");
-        assert_eq!(
-            hex::encode_upper(applet.select(&aid).to_bytes()),
-            format!("6F208408A000000333010106A514500F{label}8701019000")
-        );
-        assert_eq!(get_data(&mut applet, 0x9F79), "9F79060000000123459000");
-        assert_eq!(get_data(&mut applet, 0x9F77), "9F77060000001000009000");
-        assert_eq!(get_data(&mut applet, 0x9F78), "9F78060000000500009000");
-        assert_eq!(get_data(&mut applet, 0x9F36), "9F360200009000");
-        assert_eq!(get_data(&mut applet, 0x9F13), "9F130200009000");
-        assert_eq!(get_data(&mut applet, 0x5A00), "6A88");
-        assert_eq!(applet.ecash_balance(), Some(12_345));
-        assert_eq!(
-            applet.store_dgi(perso().to_dgis().unwrap()[0].clone()),
-            Err(AppletError::NotNow)
-        );
-
-        let mut restored = PaymentApplet::restore(&applet.save()).unwrap();
-        assert_eq!(get_data(&mut restored, 0x9F79), "9F79060000000123459000");
-        let cmd = CommandApdu::new(0x80, 0xA8, 0, 0);
-        assert_eq!(restored.process(&cmd).sw, sw::INS_NOT_SUPPORTED);
-    }
-
-    #[test]
-    fn account_without_ecash_and_incomplete_personalisation() {
-        let mut no_ecash = perso();
-        no_ecash.ecash = None;
-        no_ecash.account_kind = AccountKind::Debit;
-        let mut applet = PaymentApplet::new();
-        for dgi in no_ecash.to_dgis().unwrap() {
-            applet.store_dgi(dgi).unwrap();
-        }
-        applet.end_personalization().unwrap();
-        assert_eq!(get_data(&mut applet, 0x9F79), "6A88");
-
-        let mut incomplete = PaymentApplet::new();
-        let first = perso().to_dgis().unwrap().remove(0);
-        incomplete.store_dgi(first).unwrap();
-        assert!(matches!(
-            incomplete.end_personalization(),
-            Err(AppletError::Personalization(_))
-        ));
-        assert!(!incomplete.is_personalized());
-    }
-}
+#[path = "payment_tests.rs"]
+mod tests;

@@ -131,7 +131,9 @@ fn domain_from(record: DomainRecord) -> Result<Domain, SeSimError> {
     })
 }
 
-fn record_of(se: &SimulatedSe) -> SeRecord {
+/// The record of `se`; `applet` replaces the saved state of the entry at that index (an applet
+/// out of the registry while it runs).
+fn record_of(se: &SimulatedSe, applet: Option<(usize, &Value)>) -> SeRecord {
     let registry = &se.registry;
     SeRecord {
         format: FORMAT,
@@ -150,7 +152,8 @@ fn record_of(se: &SimulatedSe) -> SeRecord {
         entries: registry
             .entries
             .iter()
-            .map(|e| EntryRecord {
+            .enumerate()
+            .map(|(index, e)| EntryRecord {
                 aid: hex_aid(&e.aid),
                 load_file: e.load_file.as_ref().map(hex_aid),
                 module: e.module.as_ref().map(hex_aid),
@@ -158,7 +161,10 @@ fn record_of(se: &SimulatedSe) -> SeRecord {
                 privileges: hex::encode_upper(e.privileges.to_bytes()),
                 associated_sd: hex_aid(&e.associated_sd),
                 domain: e.domain().map(domain_record),
-                applet: e.applet().map(|a| a.save()),
+                applet: match applet {
+                    Some((at, state)) if at == index => Some(state.clone()),
+                    _ => e.applet().map(|a| a.save()),
+                },
             })
             .collect(),
     }
@@ -276,14 +282,21 @@ impl SimulatedSe {
 
     /// Saves the card to its state file (nothing to do for an in-memory card).
     pub fn save(&self) -> Result<(), SeSimError> {
+        self.save_with(None)
+    }
+
+    /// Saves the card, with `applet` = (registry index, saved state) standing for the applet
+    /// at that index.
+    pub(super) fn save_with(&self, applet: Option<(usize, &Value)>) -> Result<(), SeSimError> {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        let bytes =
-            serde_json::to_vec_pretty(&record_of(self)).map_err(|source| SeSimError::Json {
+        let bytes = serde_json::to_vec_pretty(&record_of(self, applet)).map_err(|source| {
+            SeSimError::Json {
                 path: path.display().to_string(),
                 source,
-            })?;
+            }
+        })?;
         write_atomically(path, &bytes)
     }
 

@@ -7,7 +7,7 @@
 //! so its session could only be opened after an INITIALIZE UPDATE round trip — one more HTTP
 //! exchange for every operation, where the ISD's pseudo-random challenge lets the whole
 //! opening travel in one order. The consequence: the SE issuer's TSM wraps the application
-//! part and encrypts DGI `8000` under the ISD's key-encryption key.
+//! part and encrypts the secret DGIs (`8000`, `8001`) under the ISD's key-encryption key.
 //!
 //! Reading back (outside the secure channel, after the ISD part): `SELECT` of the instance
 //! (`6A82` while not selectable) and `GET DATA 9F79`, the e-cash balance (`6985` while not
@@ -23,7 +23,7 @@ use wallet_core::gp::commands::{
 use wallet_core::gp::{Aid, AppLifeCycle, GpError, Privileges};
 
 use super::error::TsmError;
-use super::perso::{personalization, store_data_commands};
+use super::perso::{card_profile, store_data_commands};
 use super::records::CardRecord;
 use super::script::{find, Outcome, Part, ScriptBuilder};
 use super::se_issuer::SW_NOT_FOUND;
@@ -89,8 +89,9 @@ pub fn probe(builder: &mut ScriptBuilder, card: &CardRecord) -> Result<(), TsmEr
 }
 
 /// A fresh instance: DELETE of a leftover (`6A88` when none), INSTALL [for install] (not
-/// selectable yet), INSTALL [for personalization], one STORE DATA per DGI (`8000` encrypted),
-/// INSTALL [for make selectable]; then the read-back.
+/// selectable yet), INSTALL [for personalization], one STORE DATA per DGI of the whole card
+/// profile ([`card_profile`]; `8000` and `8001` encrypted), INSTALL [for make selectable]; then
+/// the read-back.
 pub fn install(builder: &mut ScriptBuilder, card: &CardRecord) -> Result<(), TsmError> {
     let aid = instance_aid(card)?;
     builder.secured(
@@ -123,7 +124,7 @@ pub fn install(builder: &mut ScriptBuilder, card: &CardRecord) -> Result<(), Tsm
         &[],
         &perso.to_apdu()?,
     )?;
-    let dgis = personalization(card, card.initial_load)?
+    let dgis = card_profile(card, card.initial_load)?
         .to_dgis()
         .map_err(|e| TsmError::Internal(format!("personalisation: {e}")))?;
     let kek = builder.channel().key_encryption_key()?;

@@ -12,8 +12,10 @@
 //! - [`se_issuer`] (ISD authentication, SSD creation) and [`app_provider`] (the payment
 //!   instance): the two parts of every script; [`script`] builds and verifies batches over
 //!   [`channel`] (precomputed SCP03, interactive SCP02).
-//! - [`perso`]: device PAN, ICC master keys, DGIs; [`records`]: sled tables;
-//!   [`bank_link`]: bindings, device keys, the e-cash debit.
+//! - [`perso`]: device PAN, ICC master keys, the whole card profile (fDDA, risk parameters) as
+//!   DGIs; [`records`]: sled tables; [`bank_link`]: bindings, device keys, the e-cash debit.
+//! - [`device_pans`]: for the issuer, [`Tsm::account_of_device_pan`] — the binding, account
+//!   and cryptogram parameters behind a device PAN.
 //!
 //! Round trips of an opening on an SCP03 SE: handshake (1); the first report, answered with
 //! Start and the whole script (2); the report of its R-APDUs, answered with Stop (3).
@@ -21,6 +23,7 @@
 pub mod app_provider;
 pub mod bank_link;
 pub mod channel;
+pub mod device_pans;
 pub mod error;
 pub mod job;
 pub mod orders;
@@ -33,6 +36,7 @@ pub mod se_issuer;
 pub mod session;
 pub mod topology;
 
+pub use device_pans::DeviceAccount;
 pub use error::{SeramError, TsmError};
 pub use routes::routes;
 

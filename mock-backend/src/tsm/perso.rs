@@ -1,12 +1,20 @@
 //! The card data the application provider's TSM writes into a new payment application instance:
 //! a device PAN issued for the SE (never the account's PAN), its expiry and sequence number,
-//! the ICC master keys derived from the issuer master keys, and the electronic cash.
+//! the ICC master keys derived from the issuer master keys, the electronic cash, and what full
+//! offline capability adds ([`card_profile`]): a fresh SM2 ICC key pair certified by the test
+//! issuer under the test CA (fDDA), and the risk parameters.
 //!
 //! # Issuer keys
 //!
 //! The ICC master keys come from the test issuer's master keys and the one derivation of the
 //! core ([`wallet_core::card::test_issuer`], [`wallet_core::card::keys`]), the same the issuer
 //! uses to check cryptograms.
+//!
+//! # DGIs
+//!
+//! [`CardProfile::to_dgis`]: `0101`, `9102`, `9103`, `8000`, `9104`, `0102`, `0103`, `8001`,
+//! one STORE DATA each ([`store_data_commands`]); the secret ones ([`is_secret_dgi`]: `8000`
+//! the ICC master keys, `8001` the ICC private key) travel encrypted under the DEK.
 //!
 //! Cards are issued with SM4 ([`CARD_CRYPTO`]). Device PANs: BIN [`DEVICE_PAN_BIN`], nine random
 //! digits and a Luhn check digit; PSN `01`; expiry the last day of the month five years after
@@ -18,7 +26,8 @@ use wallet_core::binding::validate::luhn_valid;
 use wallet_core::card::perso::{
     is_secret_dgi, CardCrypto, CardKeys, CardPersonalization, ECashParams,
 };
-use wallet_core::card::test_issuer::test_issuer_master_keys;
+use wallet_core::card::test_issuer::{issue_test_card, test_issuer_master_keys};
+use wallet_core::card::CardProfile;
 use wallet_core::crypto::random;
 use wallet_core::crypto::CryptoError;
 use wallet_core::gp::commands::{DataStructure, Dgi, StoreData, StoreDataEncryption};
@@ -118,6 +127,13 @@ pub fn personalization(
     })
 }
 
+/// The whole personalisation of the instance of `card` (e-cash balance `balance`): the base
+/// data of [`personalization`] issued by the test issuer with a fresh ICC key pair (fDDA
+/// certificates under the test CA) and the default risk parameters.
+pub fn card_profile(card: &CardRecord, balance: u64) -> Result<CardProfile, CryptoError> {
+    issue_test_card(personalization(card, balance)?)
+}
+
 /// The STORE DATA commands carrying `dgis`: one per DGI, numbered from 0, the last marked;
 /// secret DGIs ([`is_secret_dgi`]) with their value encrypted under `kek` and P1 saying so.
 pub fn store_data_commands(
@@ -205,6 +221,56 @@ mod tests {
         assert_eq!(expiry_for(1_675_209_600), "280229");
         assert_eq!(expiry_for(1_795_564_800), "311130");
         assert_eq!(civil_from_days(0), (1970, 1, 1));
+    }
+
+    fn record() -> CardRecord {
+        CardRecord {
+            se_id: "00".into(),
+            instance_aid: "A000000333010101".into(),
+            binding_id: "b".into(),
+            opening_id: "o".into(),
+            account_kind: AccountKind::Debit,
+            device_pan: "6288880000000017".into(),
+            pan_sequence: 1,
+            expiry: "311231".into(),
+            state: super::super::records::CardState::Opening,
+            initial_load: 2_000,
+            ecash_balance: None,
+        }
+    }
+
+    /// The whole profile: eight DGIs, two of them secret, each within one STORE DATA once
+    /// encrypted; the keys those of the issuer master keys.
+    #[test]
+    fn cards_are_issued_with_full_offline_capability() {
+        let profile = card_profile(&record(), 2_000).unwrap();
+        assert_eq!(
+            profile.perso.keys,
+            derive_icc_keys(CARD_CRYPTO, "6288880000000017", 1).unwrap()
+        );
+        assert_eq!(profile.perso.ecash.map(|e| e.balance), Some(2_000));
+        assert!(profile.fdda.is_some());
+        let dgis = profile.to_dgis().unwrap();
+        let tags: Vec<u16> = dgis.iter().map(|d| d.tag).collect();
+        assert_eq!(
+            tags,
+            [0x0101, 0x9102, 0x9103, 0x8000, 0x9104, 0x0102, 0x0103, 0x8001]
+        );
+        let kek = KeyEncryptionKey::aes(&[0x21; 16]);
+        let commands = store_data_commands(&dgis, &kek).unwrap();
+        let encrypted: Vec<u16> = commands
+            .iter()
+            .filter(|c| c.encryption == StoreDataEncryption::Encrypted)
+            .map(|c| u16::from_be_bytes([c.data[0], c.data[1]]))
+            .collect();
+        assert_eq!(encrypted, [0x8000, 0x8001]);
+        assert!(commands.last().is_some_and(|c| c.last));
+        // Each ICC key pair is fresh.
+        let again = card_profile(&record(), 2_000).unwrap();
+        assert_ne!(
+            again.fdda.map(|f| f.icc_certificate),
+            profile.fdda.map(|f| f.icc_certificate)
+        );
     }
 
     #[test]

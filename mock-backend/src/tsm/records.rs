@@ -1,7 +1,8 @@
 //! What the TSM side remembers in sled: orders (with their status as the wallet sees it), the
-//! cards it manages (one per SE and instance AID) and, on the SE issuer's side, each SE's
-//! issuer security domain state (the sequence counter it last saw, whether the payment SSD
-//! exists). Order nonces are remembered per binding.
+//! cards it manages (one per SE and instance AID), every device PAN it ever issued (what the
+//! issuer needs to check that card's cryptograms, kept after the card is deleted or replaced)
+//! and, on the SE issuer's side, each SE's issuer security domain state (the sequence counter
+//! it last saw, whether the payment SSD exists). Order nonces are remembered per binding.
 
 use serde::{Deserialize, Serialize};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -9,6 +10,7 @@ use wallet_core::backend::api::tsm::{
     CardLifeCycle, CardOperation, OrderSecureElement, OrderStatus, TsmCard,
 };
 use wallet_core::backend::api::AccountKind;
+use wallet_core::card::CardCrypto;
 use wallet_core::se::ReaderKind;
 
 use crate::bank::validate::mask_pan;
@@ -133,6 +135,26 @@ impl CardRecord {
     }
 }
 
+/// A device PAN as issued: the card it was issued for and the data its cryptograms depend on.
+/// Written once, when the card record first carries the PAN; never changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevicePanRecord {
+    /// The SE.
+    pub se_id: String,
+    /// The instance AID, uppercase hex.
+    pub instance_aid: String,
+    /// The binding the card draws on.
+    pub binding_id: String,
+    /// The account kind.
+    pub account_kind: AccountKind,
+    /// PAN sequence number.
+    pub pan_sequence: u8,
+    /// Expiry, `YYMMDD`.
+    pub expiry: String,
+    /// The algorithm of the card's cryptograms.
+    pub crypto: CardCrypto,
+}
+
 /// An order: its public status and what the TSM needs to run it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderRecord {
@@ -158,6 +180,7 @@ impl OrderRecord {
 pub struct Records {
     orders: Table<OrderRecord>,
     cards: Table<CardRecord>,
+    device_pans: Table<DevicePanRecord>,
     ses: Table<SeRecord>,
     nonces: Table<u64>,
     lock: Mutex<()>,
@@ -169,6 +192,7 @@ impl Records {
         Ok(Records {
             orders: store.table("tsm.orders")?,
             cards: store.table("tsm.cards")?,
+            device_pans: store.table("tsm.device_pans")?,
             ses: store.table("tsm.ses")?,
             nonces: store.table("tsm.order_nonces")?,
             lock: Mutex::new(()),
@@ -201,9 +225,25 @@ impl Records {
             .scan_prefix(format!("{}/", se_id.to_ascii_uppercase()))
     }
 
-    /// Stores a card.
+    /// Stores a card (and, the first time its device PAN appears, that PAN's record with the
+    /// cards' algorithm [`super::perso::CARD_CRYPTO`]).
     pub fn put_card(&self, card: &CardRecord) -> Result<(), StoreError> {
+        let issued = DevicePanRecord {
+            se_id: card.se_id.to_ascii_uppercase(),
+            instance_aid: card.instance_aid.to_ascii_uppercase(),
+            binding_id: card.binding_id.clone(),
+            account_kind: card.account_kind,
+            pan_sequence: card.pan_sequence,
+            expiry: card.expiry.clone(),
+            crypto: super::perso::CARD_CRYPTO,
+        };
+        self.device_pans.put_if_absent(&card.device_pan, &issued)?;
         self.cards.put(card.key(), card)
+    }
+
+    /// The record of device PAN `device_pan`, if this TSM issued it.
+    pub fn device_pan(&self, device_pan: &str) -> Result<Option<DevicePanRecord>, StoreError> {
+        self.device_pans.get(device_pan)
     }
 
     /// The SE issuer's record of `se_id`.
@@ -271,6 +311,17 @@ mod tests {
             Some(c.clone())
         );
         assert_eq!(records.cards_on("0a0b0c0d0e0f10111213")?, vec![c]);
+        let issued = records.device_pan("6288880000000017")?.unwrap();
+        assert_eq!(
+            (
+                issued.binding_id.as_str(),
+                issued.pan_sequence,
+                issued.crypto
+            ),
+            ("b", 1, CardCrypto::Sm4)
+        );
+        assert_eq!(issued.se_id, "0A0B0C0D0E0F10111213");
+        assert_eq!(records.device_pan("6288880000000025")?, None);
         assert!(records.remember_nonce("b", "AB", 1)?);
         assert!(!records.remember_nonce("b", "ab", 2)?);
         assert!(records.remember_nonce("other", "ab", 2)?);

@@ -21,6 +21,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod acquiring;
+pub mod hce;
 pub mod tsm;
 
 /// Header carrying the idempotency key of a state-changing request.

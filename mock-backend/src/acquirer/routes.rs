@@ -1,0 +1,43 @@
+//! HTTP endpoints of the acquirer (paths from `wallet_core::backend::api::acquiring`).
+
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::idempotency;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::middleware::from_fn_with_state;
+use axum::routing::post;
+use axum::{Json, Router};
+use wallet_core::backend::api::acquiring::{
+    AuthorizationRequest, AuthorizationResponse, OfflineAdviceRequest, OfflineAdviceResponse,
+    PATH_AUTHORIZATIONS, PATH_OFFLINE_ADVICES,
+};
+
+/// The acquirer's routes, with idempotency keys enforced.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route(PATH_AUTHORIZATIONS, post(authorize))
+        .route(PATH_OFFLINE_ADVICES, post(offline_advice))
+        .route_layer(from_fn_with_state(
+            state.idempotency().clone(),
+            idempotency::enforce,
+        ))
+}
+
+/// `POST /acquirer/v1/authorizations`
+async fn authorize(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<AuthorizationRequest>,
+) -> Result<Json<AuthorizationResponse>, ApiError> {
+    let now = state.clock().now();
+    super::authorize(&state, &request, now).map(Json)
+}
+
+/// `POST /acquirer/v1/offline-advices`
+async fn offline_advice(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<OfflineAdviceRequest>,
+) -> Result<Json<OfflineAdviceResponse>, ApiError> {
+    let now = state.clock().now();
+    super::offline_advice(&state, &request, now).map(Json)
+}
