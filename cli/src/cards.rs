@@ -116,6 +116,18 @@ pub fn card_json(c: &SeCard) -> serde_json::Value {
     })
 }
 
+/// An HCE card for display.
+pub fn hce_json(c: &wallet_core::hce::HceCardInfo) -> serde_json::Value {
+    json!({
+        "binding": c.binding_id,
+        "token": c.masked_token_pan,
+        "account": c.account_kind,
+        "usable_keys": c.usable_keys,
+        "transactions_left": c.transactions_left,
+        "atc": c.atc,
+    })
+}
+
 /// A text progress bar on stderr (only when not printing JSON).
 pub struct ProgressBar {
     enabled: bool,

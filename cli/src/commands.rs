@@ -87,8 +87,20 @@ async fn run_with(
         );
         return Ok(());
     }
-    let wallet = open_wallet(data_dir, world.url())?;
+    let (wallet, se) = open_phone(data_dir, world.url())?;
     match &cli.command {
+        Command::Tap(args) => {
+            let mut terminal = crate::tap::terminal(world.url())?;
+            crate::tap::tap(&wallet, &se, &mut terminal, args, out).await?;
+        }
+        Command::OpenHceCard(args) => {
+            let binding = crate::cards::resolve_binding(&wallet, args.binding.as_deref())?;
+            let card = wallet.open_hce_card(&binding).await?;
+            out.ok(
+                "HCE card provisioned (token + limited-use keys)",
+                crate::cards::hce_json(&card),
+            );
+        }
         Command::Bind(args) => {
             let request = BindingRequest {
                 pan: args.pan.clone(),
@@ -145,13 +157,21 @@ async fn run_with(
 }
 
 /// Opens the wallet in `<data_dir>/wallet` against `url`, with the phone's simulated secure
-/// elements under `<data_dir>/se`.
-pub fn open_wallet(data_dir: &std::path::Path, url: &str) -> Result<Wallet, Error> {
+/// elements under `<data_dir>/se` (returned too, for the terminal to tap).
+pub fn open_phone(
+    data_dir: &std::path::Path,
+    url: &str,
+) -> Result<
+    (
+        Wallet,
+        std::sync::Arc<mock_backend::se_sim::SimulatedSeTransport>,
+    ),
+    Error,
+> {
     let se = crate::cards::secure_elements(data_dir)?;
-    Ok(
-        Wallet::open(WalletConfig::new(data_dir.join("wallet"), url), None)?
-            .with_secure_elements(se),
-    )
+    let wallet = Wallet::open(WalletConfig::new(data_dir.join("wallet"), url), None)?
+        .with_secure_elements(se.clone());
+    Ok((wallet, se))
 }
 
 fn default_data_dir(cli: &Cli) -> Result<PathBuf, Error> {

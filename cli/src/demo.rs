@@ -1,8 +1,9 @@
 //! `wallet demo`: every flow the project has, step by step, against the mock world.
 
-use crate::cards::{card_json, yuan, ProgressBar};
-use crate::commands::{binding_json, open_wallet, pending_json};
+use crate::cards::{card_json, hce_json, yuan, ProgressBar};
+use crate::commands::{binding_json, open_phone, pending_json};
 use crate::output::{anyhow_like::Error, Output};
+use crate::tap::{TapArgs, Via};
 use crate::world::World;
 use crate::Cli;
 use mock_backend::bank::test_cards::{self, TestCard};
@@ -42,7 +43,7 @@ async fn flows(
     data_dir: &std::path::Path,
     json: bool,
 ) -> Result<(), Error> {
-    let wallet = open_wallet(data_dir, world.url())?;
+    let (wallet, se) = open_phone(data_dir, world.url())?;
     out.ok("wallet opened", json!({ "device_id": wallet.device_id() }));
 
     out.section("account binding: what the wallet refuses");
@@ -112,6 +113,29 @@ async fn flows(
         "card status read by the TSM",
         card_json(&wallet.card_status(&binding, &card.se_id).await?),
     );
+
+    out.section("near-field payment: the POS terminal taps the phone");
+    let mut terminal = crate::tap::terminal(world.url())?;
+    for (amount, via) in [("12.34", Via::Se), ("888.00", Via::Se)] {
+        let args = TapArgs {
+            amount: amount.into(),
+            via: Some(via),
+            se: None,
+            trace: None,
+        };
+        crate::tap::tap(&wallet, &se, &mut terminal, &args, out).await?;
+    }
+    out.ok(
+        "HCE card provisioned (token + limited-use keys)",
+        hce_json(&wallet.open_hce_card(&binding).await?),
+    );
+    let args = TapArgs {
+        amount: "23.45".into(),
+        via: Some(Via::Hce),
+        se: None,
+        trace: None,
+    };
+    crate::tap::tap(&wallet, &se, &mut terminal, &args, out).await?;
 
     out.section("credit card: bind, open in the microSD (legacy SCP02), delete, unbind");
     let credit = bind(out, &wallet, world, &test_cards::CREDIT, false).await?;

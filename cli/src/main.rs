@@ -8,6 +8,7 @@ mod cards;
 mod commands;
 mod demo;
 mod output;
+mod tap;
 mod world;
 
 use clap::{Parser, Subcommand};
@@ -64,6 +65,10 @@ pub enum Command {
     CardStatus(cards::CardArgs),
     /// Read a card's electronic cash balance from the SE (no network).
     EcashBalance(cards::CardArgs),
+    /// Host card emulation: provision a token and limited-use keys for a binding.
+    OpenHceCard(cards::CardArgs),
+    /// The mock POS terminal taps the phone (SE or HCE) and authorises the payment.
+    Tap(tap::TapArgs),
     /// The phone's simulated secure elements.
     #[command(subcommand)]
     Se(SeCommand),

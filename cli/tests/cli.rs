@@ -41,6 +41,21 @@ fn the_demo_binds_opens_and_manages_cards() {
     assert_eq!(opened["details"]["ecash"], "¥100.00");
     let balance = step(&doc, "e-cash balance read from the SE");
     assert_eq!(balance["details"]["balance"], "¥100.00");
+    let offline = step(
+        &doc,
+        "tap ¥12.34: approved offline (e-cash TC, fDDA verified)",
+    );
+    assert_eq!(offline["details"]["ecash_left"], "¥87.66");
+    let online = step(
+        &doc,
+        "tap ¥888.00: approved online by the issuer (ARQC verified)",
+    );
+    assert_eq!(online["details"]["via"], "secure element");
+    let hce = step(
+        &doc,
+        "tap ¥23.45: approved online by the issuer (ARQC verified)",
+    );
+    assert_eq!(hce["details"]["via"], "HCE");
     let wrong = step(&doc, "a wrong SMS code");
     assert_eq!(wrong["outcome"], "expected_error");
     assert_eq!(wrong["details"]["kind"], "binding.wrong_code");
