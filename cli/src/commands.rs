@@ -55,6 +55,17 @@ pub struct OutboxArgs {
     pub phone: String,
 }
 
+/// `wallet tap-loop` (TEST ONLY, hidden).
+#[derive(Debug, clap::Args)]
+pub struct TapLoopArgs {
+    /// How many taps (0: until killed or a tap fails).
+    #[arg(long, default_value_t = 0)]
+    pub count: u64,
+    /// The tap each time.
+    #[command(flatten)]
+    pub tap: crate::tap::TapArgs,
+}
+
 /// Runs the chosen command.
 pub async fn run(cli: &Cli, out: &mut Output) -> Result<(), Error> {
     if let Command::TestCards = cli.command {
@@ -93,6 +104,10 @@ async fn run_with(
             let mut terminal = crate::tap::terminal(world.url())?;
             crate::tap::tap(&wallet, &se, &mut terminal, args, out).await?;
         }
+        Command::Hce(crate::HceCommand::Serve(args)) => {
+            crate::hce_serve::serve(&wallet, args, out).await?;
+        }
+        Command::TapLoop(args) => tap_loop(&wallet, &se, world.url(), args).await?,
         Command::OpenHceCard(args) => {
             let binding = crate::cards::resolve_binding(&wallet, args.binding.as_deref())?;
             let card = wallet.open_hce_card(&binding).await?;
@@ -172,6 +187,53 @@ pub fn open_phone(
     let wallet = Wallet::open(WalletConfig::new(data_dir.join("wallet"), url), None)?
         .with_secure_elements(se.clone());
     Ok((wallet, se))
+}
+
+/// Taps `args.count` times (0: forever), printing `atc <n> <decision>` on stdout and flushing
+/// as each tap finishes — declines too, since the card answered with that ATC.
+///
+/// Like a phone app coming online, it first replenishes the HCE cards' limited-use keys (a
+/// killed run may have left them spent with a request unanswered); a failed tap (no usable key)
+/// is followed by a replenishment and one retry.
+async fn tap_loop(
+    wallet: &Wallet,
+    se: &mock_backend::se_sim::SimulatedSeTransport,
+    url: &str,
+    args: &TapLoopArgs,
+) -> Result<(), Error> {
+    let replenish = || async {
+        for card in wallet.hce_cards()? {
+            wallet.replenish_keys(&card.binding_id).await?;
+        }
+        Ok::<(), Error>(())
+    };
+    replenish().await?;
+    let mut terminal = crate::tap::terminal(url)?;
+    let mut done = 0u64;
+    let mut retried = false;
+    while args.count == 0 || done < args.count {
+        // JSON mode collects the tap's steps; dropped unprinted, so only the ATC lines show.
+        let quiet = &mut Output::new(true);
+        let outcome = match crate::tap::tap(wallet, se, &mut terminal, &args.tap, quiet).await {
+            Ok(outcome) => outcome,
+            Err(e) if !retried => {
+                tracing::warn!(%e, "tap failed: replenishing and retrying");
+                retried = true;
+                replenish().await?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        retried = false;
+        if let Ok(tx) = &outcome.result {
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "atc {} {:?}", tx.atc, tx.decision)
+                .and_then(|()| stdout.flush())
+                .map_err(|e| Error::usage(format!("cannot write to stdout: {e}")))?;
+        }
+        done += 1;
+    }
+    Ok(())
 }
 
 fn default_data_dir(cli: &Cli) -> Result<PathBuf, Error> {

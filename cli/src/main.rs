@@ -7,6 +7,7 @@
 mod cards;
 mod commands;
 mod demo;
+mod hce_serve;
 mod output;
 mod tap;
 mod world;
@@ -72,6 +73,12 @@ pub enum Command {
     /// The phone's simulated secure elements.
     #[command(subcommand)]
     Se(SeCommand),
+    /// The wallet's host card emulation.
+    #[command(subcommand)]
+    Hce(HceCommand),
+    /// TEST ONLY: tap repeatedly, printing `atc <n> <decision>` as each tap finishes.
+    #[command(hide = true)]
+    TapLoop(commands::TapLoopArgs),
     /// List the mock bank's documented test cards.
     TestCards,
 }
@@ -81,6 +88,13 @@ pub enum Command {
 pub enum SeCommand {
     /// Expose a simulated SE as a card in a virtual PC/SC reader (vsmartcard vpcd).
     Serve(cards::SeServeArgs),
+}
+
+/// `wallet hce …`.
+#[derive(Debug, Subcommand)]
+pub enum HceCommand {
+    /// Expose the wallet's HCE card as a card in a virtual PC/SC reader (vsmartcard vpcd).
+    Serve(hce_serve::HceServeArgs),
 }
 
 fn main() -> ExitCode {

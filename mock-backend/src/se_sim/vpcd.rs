@@ -6,6 +6,9 @@
 //! `00` power off, `01` power on, `02` reset (no answer), `04` get ATR (answered with the
 //! ATR); a longer payload is a command APDU, answered with the response APDU.
 //!
+//! [`serve_card`] drives any [`VpcdCard`] (the wallet CLI serves its HCE responder with it);
+//! [`serve_vpcd`] serves a [`SimulatedSe`].
+//!
 //! ```no_run
 //! use std::sync::{Arc, Mutex};
 //! use mock_backend::se_sim::{vpcd, SimulatedSe};
@@ -49,14 +52,66 @@ pub enum VpcdError {
     TooLong(usize),
 }
 
-/// Connects to vpcd at `addr` and serves the card until vpcd closes the connection.
+/// A card vpcd can talk to: its ATR, power, and an APDU responder.
+///
+/// The framing and control loop ([`serve_card`], [`serve_card_stream`]) drive any implementor;
+/// a reset is a power off followed by a power on.
+pub trait VpcdCard {
+    /// The answer to reset.
+    fn atr(&self) -> Vec<u8>;
+    /// The reader switched the card's power (or field) on or off.
+    fn power(&mut self, on: bool);
+    /// Answers a command APDU with a response APDU (a status word on any error).
+    fn transmit(&mut self, apdu: &[u8]) -> Vec<u8>;
+}
+
+impl VpcdCard for SimulatedSe {
+    fn atr(&self) -> Vec<u8> {
+        SimulatedSe::atr(self)
+    }
+
+    /// Either edge resets the card (closes logical channels, deselects applications).
+    fn power(&mut self, _on: bool) {
+        self.reset();
+    }
+
+    fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
+        SimulatedSe::transmit(self, apdu)
+    }
+}
+
+/// A card shared behind a mutex (a poisoned lock is recovered: the card's state is its own).
+impl<C: VpcdCard> VpcdCard for &Mutex<C> {
+    fn atr(&self) -> Vec<u8> {
+        self.lock().unwrap_or_else(PoisonError::into_inner).atr()
+    }
+
+    fn power(&mut self, on: bool) {
+        self.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .power(on);
+    }
+
+    fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
+        self.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .transmit(apdu)
+    }
+}
+
+/// Connects to vpcd at `addr` and serves the simulated SE until vpcd closes the connection.
 pub fn serve_vpcd(
     se: impl AsRef<Mutex<SimulatedSe>>,
     addr: impl ToSocketAddrs,
 ) -> Result<(), VpcdError> {
+    serve_card(se.as_ref(), addr)
+}
+
+/// Connects to vpcd at `addr` and serves `card` until vpcd closes the connection.
+pub fn serve_card(card: impl VpcdCard, addr: impl ToSocketAddrs) -> Result<(), VpcdError> {
     let stream = TcpStream::connect(addr)?;
     stream.set_nodelay(true)?;
-    serve_stream(se.as_ref(), stream)
+    serve_card_stream(card, stream)
 }
 
 fn send(stream: &mut impl Write, payload: &[u8]) -> Result<(), VpcdError> {
@@ -69,12 +124,16 @@ fn send(stream: &mut impl Write, payload: &[u8]) -> Result<(), VpcdError> {
     Ok(())
 }
 
-/// Serves the card over an established vpcd connection (any byte stream) until it ends.
-pub fn serve_stream(
-    se: &Mutex<SimulatedSe>,
+/// Serves the simulated SE over an established vpcd connection (any byte stream) until it ends.
+pub fn serve_stream(se: &Mutex<SimulatedSe>, stream: impl Read + Write) -> Result<(), VpcdError> {
+    serve_card_stream(se, stream)
+}
+
+/// Serves `card` over an established vpcd connection (any byte stream) until it ends.
+pub fn serve_card_stream(
+    mut card: impl VpcdCard,
     mut stream: impl Read + Write,
 ) -> Result<(), VpcdError> {
-    let lock = || se.lock().unwrap_or_else(PoisonError::into_inner);
     loop {
         let mut header = [0u8; 2];
         match stream.read_exact(&mut header) {
@@ -86,14 +145,16 @@ pub fn serve_stream(
         stream.read_exact(&mut payload)?;
         match payload.as_slice() {
             [] => {}
-            [control::POWER_OFF] | [control::POWER_ON] | [control::RESET] => lock().reset(),
-            [control::GET_ATR] => {
-                let atr = lock().atr();
-                send(&mut stream, &atr)?;
+            [control::POWER_OFF] => card.power(false),
+            [control::POWER_ON] => card.power(true),
+            [control::RESET] => {
+                card.power(false);
+                card.power(true);
             }
+            [control::GET_ATR] => send(&mut stream, &card.atr())?,
             [other] => tracing::debug!(control = other, "unknown vpcd control ignored"),
             apdu => {
-                let response = lock().transmit(apdu);
+                let response = card.transmit(apdu);
                 send(&mut stream, &response)?;
             }
         }
@@ -149,5 +210,64 @@ mod tests {
         vpcd.write_all(&frame(&[control::POWER_OFF])).unwrap();
         drop(vpcd);
         card.join().unwrap().unwrap();
+    }
+
+    /// Records what the loop asked of it.
+    #[derive(Default)]
+    struct Recorder {
+        events: Vec<String>,
+    }
+
+    impl VpcdCard for Recorder {
+        fn atr(&self) -> Vec<u8> {
+            vec![0x3B, 0x80, 0x80, 0x01, 0x01]
+        }
+        fn power(&mut self, on: bool) {
+            self.events.push(if on { "on" } else { "off" }.to_owned());
+        }
+        fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
+            self.events.push(hex::encode_upper(apdu));
+            vec![0x6D, 0x00]
+        }
+    }
+
+    /// Any card: controls map to power edges (reset = off then on), APDUs to `transmit`.
+    #[test]
+    fn drives_any_card_over_a_byte_stream() {
+        let mut input = Vec::new();
+        for payload in [
+            &[0x01][..],
+            &[0x04],
+            &[0x00, 0xB0, 0x00, 0x00],
+            &[0x02],
+            &[0x00],
+        ] {
+            input.extend(frame(payload));
+        }
+        let mut stream = std::io::Cursor::new(input);
+        let card = Mutex::new(Recorder::default());
+        // A cursor is read and written at the same position: collect the answers separately.
+        struct Duplex<'a>(&'a mut std::io::Cursor<Vec<u8>>, Vec<u8>);
+        impl Read for Duplex<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.0.read(buf)
+            }
+        }
+        impl Write for Duplex<'_> {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.1.write(buf)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut duplex = Duplex(&mut stream, Vec::new());
+        serve_card_stream(&card, &mut duplex).unwrap();
+        assert_eq!(
+            duplex.1,
+            [0, 5, 0x3B, 0x80, 0x80, 0x01, 0x01, 0, 2, 0x6D, 0x00]
+        );
+        let events = card.into_inner().unwrap().events;
+        assert_eq!(events, ["on", "00B00000", "off", "on", "off"]);
     }
 }

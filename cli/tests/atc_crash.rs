@@ -1,0 +1,192 @@
+//! A child process killed (SIGKILL) at random points during a run of taps never reuses an ATC
+//! after restart.
+//!
+//! The `wallet` binary taps its HCE card in a loop (hidden `tap-loop`), printing the ATC the card
+//! answered with as each tap finishes — declines too, so the issuer's replay detection cannot
+//! hide a reuse. The test kills it after a delay drawn from a fixed seed, restarts it, and at
+//! the end checks that the ATCs seen across all runs strictly increase, and that the store
+//! still opens and taps with a greater ATC.
+//!
+//! The mock world runs in the test process (`--backend`), not embedded in the child: it plays
+//! the bank and token service, which do not crash with the phone. (Killed with the child, the
+//! embedded world can lose limited-use keys it had issued — the issuer then declines them as
+//! unknown and replenishes nothing — which stops the taps rather than testing the phone.)
+
+use mock_backend::{MockWorld, MockWorldConfig};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How many times the tapping child is killed.
+const KILLS: usize = 20;
+/// Seed of the kill delays (a fixed seed keeps failures reproducible).
+const SEED: u64 = 0x5EED_A7C0_0000_0001;
+
+/// The phone: `wallet` with its store in `data_dir`, talking to the mock world at `url`.
+struct Phone<'a> {
+    data_dir: &'a Path,
+    url: &'a str,
+}
+
+fn wallet(phone: &Phone) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wallet"));
+    command
+        .arg("--data-dir")
+        .arg(phone.data_dir)
+        .arg("--backend")
+        .arg(phone.url);
+    command
+}
+
+/// Runs a command to completion and returns its JSON document (which must say `ok`).
+fn run_json(phone: &Phone, args: &[&str]) -> Value {
+    let output = wallet(phone)
+        .arg("--json")
+        .args(args)
+        .output()
+        .expect("wallet runs");
+    let doc: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    assert_eq!(doc["ok"], true, "{args:?}: {doc:#}");
+    doc
+}
+
+/// SplitMix64: the kill delays, deterministic from [`SEED`].
+fn next(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Parses `atc <n> <decision>`; a line cut short by the kill has no trailing newline.
+fn parse_atc(line: &str) -> Option<u16> {
+    let line = line.strip_suffix('\n')?;
+    let mut words = line.split_whitespace();
+    (words.next()? == "atc").then_some(())?;
+    words.next()?.parse().ok()
+}
+
+/// Spawns the tapping child, kills it after `delay`, and returns the ATCs it printed.
+fn killed_run(phone: &Phone, delay: Duration, round: usize) -> Vec<u16> {
+    let stderr_path = phone.data_dir.join(format!("tap-loop-{round}.stderr"));
+    let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+    let mut child = wallet(phone)
+        .args(["tap-loop", "--amount", "1.00", "--via", "hce"])
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("wallet tap-loop starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut atcs = Vec::new();
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+            if let Some(atc) = parse_atc(&line) {
+                atcs.push(atc);
+            }
+            line.clear();
+        }
+        atcs
+    });
+    std::thread::sleep(delay);
+    if let Some(status) = child.try_wait().expect("child status") {
+        panic!(
+            "round {round}: the tap loop stopped by itself ({status}): {}",
+            std::fs::read_to_string(&stderr_path).unwrap_or_default()
+        );
+    }
+    child.kill().expect("SIGKILL the child");
+    child.wait().expect("reap the child");
+    reader.join().expect("stdout reader")
+}
+
+#[test]
+fn sigkill_during_taps_never_reuses_an_atc() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let world = runtime
+        .block_on(MockWorld::start(MockWorldConfig {
+            data_dir: Some(dir.path().join("world")),
+            ..MockWorldConfig::default()
+        }))
+        .unwrap();
+    let phone_dir = dir.path().join("phone");
+    let phone = Phone {
+        data_dir: &phone_dir,
+        url: world.url(),
+    };
+    run_json(
+        &phone,
+        &[
+            "bind",
+            "--pan",
+            "6222021234567894",
+            "--name",
+            "张三",
+            "--id",
+            "071233",
+            "--phone",
+            "13800138000",
+            "--code-from-outbox",
+        ],
+    );
+    run_json(&phone, &["open-hce-card"]);
+
+    let mut seed = SEED;
+    let mut seen: Vec<u16> = Vec::new();
+    let mut rounds_with_taps = 0;
+    for round in 0..KILLS {
+        // 10-400 ms: some kills land while the child (and its mock world) starts up, most in
+        // the middle of a tap — a tap takes a few milliseconds.
+        let delay = Duration::from_millis(10 + next(&mut seed) % 391);
+        let atcs = killed_run(&phone, delay, round);
+        if !atcs.is_empty() {
+            rounds_with_taps += 1;
+        }
+        for atc in atcs {
+            if let Some(&last) = seen.last() {
+                assert!(
+                    atc > last,
+                    "round {round}: ATC {atc} after {last} (all so far: {seen:?})"
+                );
+            }
+            seen.push(atc);
+        }
+    }
+    assert!(
+        rounds_with_taps >= KILLS / 2,
+        "too few runs got to tap ({rounds_with_taps} of {KILLS}): the delays are too short"
+    );
+
+    // The store still opens, and the card goes on counting.
+    let doc = run_json(&phone, &["tap", "--amount", "1.00", "--via", "hce"]);
+    let atc = doc["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find_map(|s| s["details"]["atc"].as_u64()))
+        .unwrap_or_else(|| panic!("no ATC in the final tap: {doc:#}"));
+    let max = seen.iter().copied().max().map_or(0, u64::from);
+    assert!(atc > max, "final ATC {atc} not above {max}");
+    let approved = doc["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["details"]["atc"].is_u64()))
+        .map(|s| s["outcome"] == "ok");
+    assert_eq!(approved, Some(true), "final tap not approved: {doc:#}");
+    eprintln!(
+        "{KILLS} kills, {rounds_with_taps} runs tapped, {} ATCs seen (last {max}), final ATC \
+         {atc}, {:.1} s",
+        seen.len(),
+        started.elapsed().as_secs_f64()
+    );
+    runtime.block_on(world.shutdown());
+}
