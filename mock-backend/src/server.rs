@@ -164,7 +164,32 @@ pub fn router(state: AppState) -> Router {
         .merge(clearing::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            durable_answers,
+        ))
         .with_state(state)
+}
+
+/// Every state-changing request is on disk before it is answered: a mock world killed right
+/// after answering (the CLI's embedded world dies with its process) never forgets what it told
+/// the phone — limited-use keys handed out, codes sent, cards opened.
+async fn durable_answers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let changes_state = request.method() != Method::GET && request.method() != Method::HEAD;
+    let response = next.run(request).await;
+    if changes_state {
+        if let Err(e) = state.store().flush().await {
+            tracing::error!(error = %e, "could not make the answer durable");
+            return axum::response::IntoResponse::into_response(ApiError::Internal(format!(
+                "store flush: {e}"
+            )));
+        }
+    }
+    response
 }
 
 /// `GET /health` → `ok`.
