@@ -106,8 +106,19 @@ pub async fn tap(
             outcome
         }
         Via::Hce => {
-            if wallet.hce_cards()?.is_empty() {
+            let cards = wallet.hce_cards()?;
+            if cards.is_empty() {
                 return Err(Error::usage("no HCE card: run `wallet open-hce-card`"));
+            }
+            // Like the app coming online: top up limited-use keys that ran low (a replenishment
+            // cut short by a crash is finished here). Offline, the tap goes on with what is left.
+            for card in cards
+                .iter()
+                .filter(|c| c.is_default && (c.replenishment_pending || c.transactions_left < 5))
+            {
+                if let Err(e) = wallet.replenish_keys(&card.binding_id).await {
+                    tracing::warn!(error = %e, "could not replenish limited-use keys");
+                }
             }
             let outcome = terminal
                 .tap(
