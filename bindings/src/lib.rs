@@ -11,6 +11,10 @@
 //! - [`se`]: the [`SecureElementTransport`] foreign trait (Android OMAPI) and its records.
 //! - `simulated` (feature `test-hooks`): `SimulatedSecureElements`, the mock world's SE
 //!   simulator as a transport for the binding tests.
+//! - [`hce`]: host card emulation ([`Wallet`] methods for the `HostApduService`,
+//!   [`HceCardInfo`]).
+//! - `terminal` (feature `test-hooks`): `MockTerminal`, the mock world's POS terminal tapping a
+//!   foreign `TappableCard` (the test calling `Wallet.process_apdu`) or a simulated SE.
 //! - [`keystore`]: the [`KeyStore`] foreign trait (Android Keystore / iOS Keychain).
 //! - [`wallet`]: the [`Wallet`] object (account binding) and its records.
 //! - [`wallet_error`]: [`WalletFfiError`], the core's errors as the apps see them.
@@ -23,11 +27,14 @@ uniffi::setup_scaffolding!();
 pub mod cards;
 pub mod diagnostics;
 pub mod error;
+pub mod hce;
 pub mod keystore;
 pub mod logging;
 pub mod se;
 #[cfg(feature = "test-hooks")]
 pub mod simulated;
+#[cfg(feature = "test-hooks")]
+pub mod terminal;
 pub mod wallet;
 pub mod wallet_error;
 
@@ -39,6 +46,7 @@ pub use diagnostics::{
     core_version, delayed_echo, echo_bytes, normalize_backend_url, ping_backend,
 };
 pub use error::FfiError;
+pub use hce::{CryptogramAlgorithm, HceCardInfo};
 pub use keystore::{key_store_round_trip, KeyStore, KeyStoreFfiError};
 pub use logging::{set_log_sink, LogLevel, LogRecord, LogSink, LogSinkError};
 pub use se::{SeChannelOpened, SeFfiError, SeReaderInfo, SeReaderKind, SecureElementTransport};
@@ -49,3 +57,5 @@ pub use wallet_error::WalletFfiError;
 pub use diagnostics::debug_panic;
 #[cfg(feature = "test-hooks")]
 pub use simulated::SimulatedSecureElements;
+#[cfg(feature = "test-hooks")]
+pub use terminal::{MockTerminal, TapDecision, TapResult, TappableCard, TappableCardError};

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use mock_backend::se_sim::SimulatedSeTransport;
+use mock_backend::se_sim::{SharedSe, SimulatedSeTransport};
 use wallet_core::se::SeTransport;
 
 use crate::se::{SeChannelOpened, SeFfiError, SeReaderInfo, SeReaderKind, SecureElementTransport};
@@ -21,6 +21,13 @@ impl std::fmt::Debug for SimulatedSecureElements {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SimulatedSecureElements")
             .finish_non_exhaustive()
+    }
+}
+
+impl SimulatedSecureElements {
+    /// The simulated SE of `kind` itself (its contactless interface, for the mock terminal).
+    pub(crate) fn shared_se(&self, kind: SeReaderKind) -> SharedSe {
+        self.inner.se(kind.into())
     }
 }
 

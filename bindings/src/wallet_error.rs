@@ -9,6 +9,7 @@ use wallet_core::backend::BackendError;
 use wallet_core::binding::validate::ValidationError;
 use wallet_core::binding::BindingError;
 use wallet_core::crypto::CryptoError;
+use wallet_core::hce::HceError;
 use wallet_core::ota::OtaError;
 use wallet_core::store::{KeyStoreError, StoreError};
 use wallet_core::tsm::CardError;
@@ -96,7 +97,10 @@ pub enum WalletFfiError {
     /// `secure_element` (the SE or the platform's SE service failed), `unknown_se` (the TSM
     /// cannot manage this SE, e.g. it could not be identified), `route_refused`, or the TSM's
     /// failure code of the order in lower case (`local_agent_failure`, `se_rejected`,
-    /// `card_state`, `superseded`, `session_lost`).
+    /// `card_state`, `superseded`, `session_lost`). Host card emulation: `hce_card_not_found`,
+    /// `hce_not_eligible` (the account cannot have an HCE card), `token_suspended` (a newer
+    /// token replaced it), `keys_exhausted` (open a new HCE card), `hce_protocol` (the token
+    /// service answered inconsistent data).
     #[error("card error ({code}): {error_message}")]
     Card {
         /// Stable machine-readable code.
@@ -159,8 +163,7 @@ impl From<WalletError> for WalletFfiError {
         match err {
             WalletError::Binding(e) => e.into(),
             WalletError::Card(e) => e.into(),
-            // HCE is exported with the near-field work; until then one code.
-            WalletError::Hce(e) => variant!(Backend, "hce", e),
+            WalletError::Hce(e) => e.into(),
             WalletError::Store(e) => e.into(),
             WalletError::Backend(e) => e.into(),
             WalletError::Crypto(e) => e.into(),
@@ -223,6 +226,23 @@ impl From<CardError> for WalletFfiError {
             CardError::Backend(e) => e.into(),
             CardError::Store(e) => e.into(),
             CardError::Crypto(e) => e.into(),
+        }
+    }
+}
+
+impl From<HceError> for WalletFfiError {
+    fn from(err: HceError) -> Self {
+        let message = err.to_string();
+        match err {
+            HceError::CardNotFound => variant!(Card, "hce_card_not_found", message),
+            HceError::NotEligible => variant!(Card, "hce_not_eligible", message),
+            HceError::TokenSuspended => variant!(Card, "token_suspended", message),
+            HceError::KeysExhausted => variant!(Card, "keys_exhausted", message),
+            HceError::Protocol(_) => variant!(Card, "hce_protocol", message),
+            HceError::Binding(e) => e.into(),
+            HceError::Backend(e) => e.into(),
+            HceError::Store(e) => e.into(),
+            HceError::Crypto(e) => e.into(),
         }
     }
 }
@@ -431,5 +451,32 @@ mod tests {
             attempts_left: None,
         };
         assert_eq!(code(CardError::Backend(other)), "signature_invalid");
+    }
+
+    #[test]
+    fn hce_errors_have_their_own_codes() {
+        assert_eq!(
+            code(WalletError::Hce(HceError::CardNotFound)),
+            "hce_card_not_found"
+        );
+        assert_eq!(code(HceError::NotEligible), "hce_not_eligible");
+        assert_eq!(code(HceError::TokenSuspended), "token_suspended");
+        assert_eq!(code(HceError::KeysExhausted), "keys_exhausted");
+        assert_eq!(
+            code(HceError::Protocol("wrong token".into())),
+            "hce_protocol"
+        );
+        assert!(matches!(
+            WalletFfiError::from(HceError::KeysExhausted),
+            WalletFfiError::Card { .. }
+        ));
+        assert!(matches!(
+            WalletFfiError::from(HceError::Binding(BindingError::BindingNotFound)),
+            WalletFfiError::NotFound { ref code, .. } if code == "binding_not_found"
+        ));
+        assert!(matches!(
+            WalletFfiError::from(HceError::Backend(BackendError::Timeout)),
+            WalletFfiError::Network { ref code, .. } if code == "timeout"
+        ));
     }
 }

@@ -5,6 +5,7 @@ import org.openwallet.ffi.echoBytes
 
 /**
  * FFI cost of one bytes-in / bytes-out call from Kotlin through JNA: `echo_bytes` with 64 bytes.
+ * Then `Wallet.processApdu` (ApduBench.kt) when a mock backend is running.
  * Not a test: run by scripts/bench-ffi.sh (`mvn exec:java`). Arguments: [calls] [warm-up calls].
  */
 fun main(args: Array<String>) {
@@ -13,9 +14,11 @@ fun main(args: Array<String>) {
     println("kotlin/jna: library ${coreVersion()}, ${System.getProperty("java.vm.name")} ${System.getProperty("java.version")}")
     report("echo_bytes(64 B)", calls, warmup) { echoBytes(ByteArray(64) { it.toByte() }) }
     report("core_version()", calls, warmup) { coreVersion() }
+    benchProcessApdu(calls, warmup)
 }
 
-private inline fun report(name: String, calls: Int, warmup: Int, call: () -> Any) {
+/** Times [call] [calls] times after [warmup] untimed calls; prints a BENCH line with the median. */
+internal inline fun report(name: String, calls: Int, warmup: Int, call: () -> Any) {
     repeat(warmup) { call() }
     val samples = LongArray(calls)
     for (i in 0 until calls) {
@@ -30,4 +33,4 @@ private inline fun report(name: String, calls: Int, warmup: Int, call: () -> Any
     )
 }
 
-private fun us(ns: Long) = "%.1f".format(ns / 1000.0)
+internal fun us(ns: Long) = "%.1f".format(ns / 1000.0)
