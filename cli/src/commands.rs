@@ -104,6 +104,10 @@ async fn run_with(
             let mut terminal = crate::tap::terminal(world.url())?;
             crate::tap::tap(&wallet, &se, &mut terminal, args, out).await?;
         }
+        Command::LoadEcash(args) => {
+            let mut terminal = crate::tap::terminal(world.url())?;
+            crate::tap::load_ecash(&wallet, &se, &mut terminal, args, out).await?;
+        }
         Command::Hce(crate::HceCommand::Serve(args)) => {
             crate::hce_serve::serve(&wallet, args, out).await?;
         }

@@ -3,7 +3,7 @@
 use crate::cards::{card_json, hce_json, yuan, ProgressBar};
 use crate::commands::{binding_json, open_phone, pending_json};
 use crate::output::{anyhow_like::Error, Output};
-use crate::tap::{TapArgs, Via};
+use crate::tap::{LoadArgs, TapArgs, Via};
 use crate::world::World;
 use crate::Cli;
 use mock_backend::bank::test_cards::{self, TestCard};
@@ -136,6 +136,19 @@ async fn flows(
         trace: None,
     };
     crate::tap::tap(&wallet, &se, &mut terminal, &args, out).await?;
+
+    out.section("e-cash load (圈存) at a load terminal: account → SE card");
+    let load = LoadArgs {
+        amount: "50.00".into(),
+        via: Via::Se,
+        se: None,
+    };
+    crate::tap::load_ecash(&wallet, &se, &mut terminal, &load, out).await?;
+    let balance = wallet.ecash_balance(&binding, &card.se_id).await?;
+    out.ok(
+        "e-cash balance read from the SE after the load",
+        json!({ "balance": yuan(balance) }),
+    );
 
     out.section("credit card: bind, open in the microSD (legacy SCP02), delete, unbind");
     let credit = bind(out, &wallet, world, &test_cards::CREDIT, false).await?;

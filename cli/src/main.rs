@@ -70,6 +70,8 @@ pub enum Command {
     OpenHceCard(cards::CardArgs),
     /// The mock POS terminal taps the phone (SE or HCE) and authorises the payment.
     Tap(tap::TapArgs),
+    /// A load terminal loads e-cash onto the SE's card from the bound account (圈存).
+    LoadEcash(tap::LoadArgs),
     /// The phone's simulated secure elements.
     #[command(subcommand)]
     Se(SeCommand),

@@ -1,12 +1,13 @@
 //! `wallet tap`: the mock POS terminal taps the phone — the payment application in a simulated
 //! SE (SE mode) or the wallet's HCE responder — then authorises online through the acquirer, or
-//! approves offline with electronic cash.
+//! approves offline with electronic cash. `wallet load-ecash`: a load terminal loads e-cash
+//! onto the SE's card from the bound account (圈存; HCE tokens hold no e-cash).
 
 use crate::cards::{parse_yuan, yuan, SeChoice};
 use crate::output::{anyhow_like::Error, Output};
 use mock_backend::pos::{
-    AcquirerLink, CardIoError, ContactlessCard, Decision, TapOutcome, Terminal, TerminalConfig,
-    TransactionType,
+    AcquirerLink, CardIoError, ContactlessCard, Decision, ScriptResult, TapOutcome, Terminal,
+    TerminalConfig, TransactionType,
 };
 use mock_backend::se_sim::{SharedSe, SimulatedSeTransport};
 use serde_json::json;
@@ -39,6 +40,20 @@ pub struct TapArgs {
     /// Write every C-APDU / R-APDU in hex to this file (cardholder data masked).
     #[arg(long)]
     pub trace: Option<PathBuf>,
+}
+
+/// `wallet load-ecash`.
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// Amount in yuan, e.g. 50.00.
+    #[arg(long)]
+    pub amount: String,
+    /// Only `se`: HCE tokens hold no e-cash.
+    #[arg(long, value_enum, default_value = "se")]
+    pub via: Via,
+    /// Which SE (default: the first with an active card).
+    #[arg(long, value_enum)]
+    pub se: Option<SeChoice>,
 }
 
 /// The SE's contactless interface (the NFC controller routes the field to the SE directly).
@@ -184,4 +199,70 @@ pub async fn tap(
         );
     }
     Ok(outcome)
+}
+
+/// Loads e-cash onto the SE's active card at a load terminal; returns the new balance (fen).
+pub async fn load_ecash(
+    wallet: &Wallet,
+    se: &SimulatedSeTransport,
+    terminal: &mut Terminal,
+    args: &LoadArgs,
+    out: &mut Output,
+) -> Result<u64, Error> {
+    if args.via == Via::Hce {
+        return Err(Error::usage(
+            "HCE tokens hold no e-cash: load the card in a secure element (--via se)",
+        ));
+    }
+    let amount = parse_yuan(&args.amount)?;
+    let card = wallet
+        .cards_in_se()?
+        .into_iter()
+        .find(|c| {
+            c.state == CardState::Active && args.se.is_none_or(|k| c.reader_kind == Some(k.into()))
+        })
+        .ok_or_else(|| {
+            Error::usage("no active card in a secure element: run `wallet open-card`")
+        })?;
+    let kind = card
+        .reader_kind
+        .ok_or_else(|| Error::usage("the card's SE kind is unknown"))?;
+    let shared = se.se(kind);
+    let outcome = terminal
+        .load(&mut SeContactless(shared.clone()), amount)
+        .await;
+    if let Ok(mut card) = shared.lock() {
+        card.reset(); // the phone leaves the field
+    }
+    let tx = outcome
+        .result
+        .map_err(|e| Error::usage(format!("the load failed: {e}")))?;
+    let load = tx
+        .ecash_load
+        .as_ref()
+        .ok_or_else(|| Error::usage("the terminal did not read the e-cash balance"))?;
+    let details = json!({
+        "amount": yuan(amount),
+        "card": tx.masked_pan,
+        "atc": tx.atc,
+        "old_balance": yuan(load.balance_before),
+        "new_balance": load.balance_after.map(yuan),
+        "script": format!("{:?}", load.script),
+    });
+    match (&tx.decision, &load.script, load.balance_after) {
+        (Decision::ApprovedOnline, ScriptResult::Applied, Some(balance)) => {
+            out.ok(
+                &format!(
+                    "load ¥{}: e-cash loaded (issuer script applied)",
+                    args.amount
+                ),
+                details,
+            );
+            Ok(balance)
+        }
+        (decision, _, _) => Err(Error::usage(format!(
+            "the load of ¥{} failed: {decision:?}, script {:?}",
+            args.amount, load.script
+        ))),
+    }
 }

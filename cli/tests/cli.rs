@@ -56,6 +56,11 @@ fn the_demo_binds_opens_and_manages_cards() {
         "tap ¥23.45: approved online by the issuer (ARQC verified)",
     );
     assert_eq!(hce["details"]["via"], "HCE");
+    let load = step(&doc, "load ¥50.00: e-cash loaded (issuer script applied)");
+    assert_eq!(load["details"]["old_balance"], "¥87.66");
+    assert_eq!(load["details"]["new_balance"], "¥137.66");
+    let after = step(&doc, "e-cash balance read from the SE after the load");
+    assert_eq!(after["details"]["balance"], "¥137.66");
     let wrong = step(&doc, "a wrong SMS code");
     assert_eq!(wrong["outcome"], "expected_error");
     assert_eq!(wrong["details"]["kind"], "binding.wrong_code");

@@ -182,6 +182,7 @@ async fn replayed_and_stale_arqcs_are_declined() -> TestResult {
         merchant_id: test_merchant(),
         terminal_type: "22".into(),
         transaction: tx.card_data.clone(),
+        ecash_load: None,
     };
     // The same ARQC again under a new idempotency key: a replay, declined, nothing debited.
     let again: AuthorizationResponse = ok_json(
@@ -221,6 +222,7 @@ async fn replayed_and_stale_arqcs_are_declined() -> TestResult {
     assert!(newer.is_approved());
     let stale = AuthorizationRequest {
         transaction: elsewhere.transaction().expect("tx").card_data.clone(),
+        ecash_load: None,
         ..request
     };
     let answer: AuthorizationResponse =
@@ -280,6 +282,7 @@ async fn wrong_cryptograms_are_declined_without_arpc() -> TestResult {
         merchant_id: test_merchant(),
         terminal_type: "22".into(),
         transaction: data,
+        ecash_load: None,
     };
     let answer: AuthorizationResponse = ok_json(
         h.post(PATH_AUTHORIZATIONS, &request, Some("tampered"))
@@ -561,6 +564,7 @@ async fn malformed_requests_and_unredacted_traces() -> TestResult {
         merchant_id: test_merchant(),
         terminal_type: "22".into(),
         transaction: outcome.transaction().expect("tx").card_data.clone(),
+        ecash_load: None,
     };
     request.transaction.cryptogram = "00".into();
     expect_error(
@@ -621,6 +625,7 @@ async fn hce_token_authorisation_goes_through_the_token_service() -> TestResult 
         merchant_id: test_merchant(),
         terminal_type: "22".into(),
         transaction: txn,
+        ecash_load: None,
     };
     let answer: AuthorizationResponse =
         ok_json(h.post(PATH_AUTHORIZATIONS, &request, Some("hce-1")).await?).await?;

@@ -116,11 +116,16 @@ pub fn authorize(
             approval_code: None,
             arpc: None,
             clearing_date: None,
+            issuer_script: None,
         });
     }
-    let decision = world
-        .issuer()
-        .authorize(world, txn, &authorization_id, now)?;
+    let decision = world.issuer().authorize_with_load(
+        world,
+        txn,
+        request.ecash_load.as_ref(),
+        &authorization_id,
+        now,
+    )?;
     let approved = decision.response_code.is_approved();
     let clearing_date = match approved {
         true => Some(clear(
@@ -145,6 +150,7 @@ pub fn authorize(
         approval_code: decision.approval_code,
         arpc: decision.arpc.map(hex::encode_upper),
         clearing_date,
+        issuer_script: decision.issuer_script.map(hex::encode_upper),
     })
 }
 
@@ -259,6 +265,7 @@ mod tests {
             merchant_id: "999999999999999".into(),
             terminal_type: "22".into(),
             transaction: txn(),
+            ecash_load: None,
         };
         let answer = authorize(&world, &request, 1)?;
         assert_eq!(

@@ -10,10 +10,12 @@
 //!    [`IccTransaction::cryptogram_data`] → `63` if different (no ARPC then);
 //! 4. the ATC ([`cards`]): already used, or not above the last online ATC → `94`; otherwise it is
 //!    remembered as used from here on, whatever the rest decides;
-//! 5. a purchase (`9C` = `00`) in CNY (156) → else `12`; amount above zero → else `13`;
+//! 5. a purchase (`9C` = `00`) in CNY (156) → else `12`; amount above zero → else `13`; or an
+//!    e-cash load (`9C` = `60`, [`load`]): the card's balance and limit in the request → else
+//!    `12`, new balance within the limit → else `13`, the issuer script computed;
 //! 6. the bank debits the account ([`crate::bank::Bank::debit`], reference = the authorisation
-//!    id) → `51` if the balance does not cover it;
-//! 7. approved `00` with a six-digit approval code.
+//!    id, so a retried request never debits twice) → `51` if the balance does not cover it;
+//! 7. approved `00` with a six-digit approval code (and, for a load, the issuer script).
 //!
 //! From step 4 on, every answer carries the ARPC (method 1) over the ARQC and the answer's ARC.
 //!
@@ -25,6 +27,7 @@
 
 pub mod cards;
 pub mod hce_tokens;
+pub mod load;
 pub mod resolver;
 pub mod verify;
 
@@ -43,7 +46,9 @@ use crate::state::AppState;
 use cards::{AtcCheck, CardState};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use wallet_core::backend::api::acquiring::{IccTransaction, ResponseCode, CID_ARQC, CID_TC};
+use wallet_core::backend::api::acquiring::{
+    EcashLoadRequest, IccTransaction, ResponseCode, CID_ARQC, CID_TC,
+};
 use wallet_core::crypto::{random, CryptoError};
 
 /// The currency of the bank's accounts (CNY).
@@ -86,6 +91,8 @@ pub struct IssuerDecision {
     pub issuer: Option<Institution>,
     /// The presented PAN, masked.
     pub masked_pan: String,
+    /// An approved e-cash load's issuer script (PUT DATA `9F79` with its MAC).
+    pub issuer_script: Option<Vec<u8>>,
 }
 
 impl IssuerDecision {
@@ -97,6 +104,7 @@ impl IssuerDecision {
             approval_code: None,
             issuer: None,
             masked_pan: mask_pan(&txn.pan),
+            issuer_script: None,
         }
     }
 }
@@ -199,7 +207,7 @@ impl Issuer {
         Ok(None)
     }
 
-    /// Decides an online authorisation (see the [module](self) for the order of the checks).
+    /// Decides an online authorisation without e-cash load data (see the [module](self)).
     pub fn authorize(
         &self,
         world: &AppState,
@@ -207,7 +215,20 @@ impl Issuer {
         authorization_id: &str,
         now: u64,
     ) -> Result<IssuerDecision, IssuerError> {
-        let decision = self.decide_online(world, txn, authorization_id, now)?;
+        self.authorize_with_load(world, txn, None, authorization_id, now)
+    }
+
+    /// Decides an online authorisation, with the card's e-cash state for a load (see the
+    /// [module](self) for the order of the checks).
+    pub fn authorize_with_load(
+        &self,
+        world: &AppState,
+        txn: &IccTransaction,
+        load: Option<&EcashLoadRequest>,
+        authorization_id: &str,
+        now: u64,
+    ) -> Result<IssuerDecision, IssuerError> {
+        let decision = self.decide_online(world, txn, load, authorization_id, now)?;
         self.log(authorization_id, "online", txn, &decision, now)?;
         Ok(decision)
     }
@@ -216,6 +237,7 @@ impl Issuer {
         &self,
         world: &AppState,
         txn: &IccTransaction,
+        load: Option<&EcashLoadRequest>,
         authorization_id: &str,
         now: u64,
     ) -> Result<IssuerDecision, IssuerError> {
@@ -255,6 +277,7 @@ impl Issuer {
         let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
         let key = CardState::key(&txn.pan, txn.pan_sequence);
         let mut state = self.cards.get(&key)?.unwrap_or_default();
+        let mut issuer_script = None;
         let (code, message) = match state.check_online(txn.atc) {
             AtcCheck::Replayed => (
                 ResponseCode::Duplicate,
@@ -267,7 +290,17 @@ impl Issuer {
             AtcCheck::Fresh => {
                 state.accept_online(txn.atc);
                 self.cards.put(&key, &state)?;
-                self.settle_online(world, txn, &card.account, authorization_id)?
+                if load::is_load(txn) {
+                    match self.settle_load(world, txn, load, &card, authorization_id)? {
+                        Ok(script) => {
+                            issuer_script = Some(script);
+                            (ResponseCode::Approved, "approved".to_owned())
+                        }
+                        Err(refusal) => refusal,
+                    }
+                } else {
+                    self.settle_online(world, txn, &card.account, authorization_id)?
+                }
             }
         };
         let approval_code = match code.is_approved() {
@@ -281,7 +314,33 @@ impl Issuer {
             approval_code,
             issuer: Some(issuer),
             masked_pan: mask_pan(&txn.pan),
+            issuer_script,
         })
+    }
+
+    /// Step 5–6 of an e-cash load: the new balance within the limit, the script, the debit.
+    fn settle_load(
+        &self,
+        world: &AppState,
+        txn: &IccTransaction,
+        request: Option<&EcashLoadRequest>,
+        card: &Card,
+        authorization_id: &str,
+    ) -> Result<Result<Vec<u8>, load::LoadRefusal>, IssuerError> {
+        let balance = match load::new_balance(txn, request) {
+            Ok(balance) => balance,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let script = match load::script(&card.keys, txn, balance)? {
+            Ok(script) => script,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        Ok(
+            match debit_answer(world, &card.account, txn, authorization_id)? {
+                (ResponseCode::Approved, _) => Ok(script),
+                refusal => Err(refusal),
+            },
+        )
     }
 
     /// Steps 5–6 once the cryptogram and the ATC passed.
@@ -301,26 +360,7 @@ impl Issuer {
         if txn.amount_authorised == 0 {
             return Ok((ResponseCode::InvalidAmount, "the amount is zero".into()));
         }
-        Ok(
-            match world
-                .bank()
-                .debit(&account.pan, txn.amount_authorised, authorization_id)
-            {
-                Ok(_) => (ResponseCode::Approved, "approved".into()),
-                Err(DebitError::InsufficientFunds) => {
-                    (ResponseCode::InsufficientFunds, "insufficient funds".into())
-                }
-                Err(DebitError::AccountBlocked) => (
-                    ResponseCode::RestrictedCard,
-                    "the account is blocked".into(),
-                ),
-                Err(DebitError::UnknownAccount | DebitError::ReferenceConflict(_)) => (
-                    ResponseCode::DoNotHonour,
-                    "the account cannot be debited".into(),
-                ),
-                Err(DebitError::Store(err)) => return Err(err.into()),
-            },
-        )
+        debit_answer(world, account, txn, authorization_id)
     }
 
     /// Checks an offline TC uploaded in an advice and accounts for the e-cash spent.
@@ -404,6 +444,35 @@ impl Issuer {
             },
         )
     }
+}
+
+/// Debits `txn`'s amount from `account` once per authorisation id: approved, or why not.
+fn debit_answer(
+    world: &AppState,
+    account: &Account,
+    txn: &IccTransaction,
+    authorization_id: &str,
+) -> Result<(ResponseCode, String), IssuerError> {
+    Ok(
+        match world
+            .bank()
+            .debit(&account.pan, txn.amount_authorised, authorization_id)
+        {
+            Ok(_) => (ResponseCode::Approved, "approved".into()),
+            Err(DebitError::InsufficientFunds) => {
+                (ResponseCode::InsufficientFunds, "insufficient funds".into())
+            }
+            Err(DebitError::AccountBlocked) => (
+                ResponseCode::RestrictedCard,
+                "the account is blocked".into(),
+            ),
+            Err(DebitError::UnknownAccount | DebitError::ReferenceConflict(_)) => (
+                ResponseCode::DoNotHonour,
+                "the account cannot be debited".into(),
+            ),
+            Err(DebitError::Store(err)) => return Err(err.into()),
+        },
+    )
 }
 
 /// The issuing institution of `account`: its BIN and its bank's name.

@@ -105,6 +105,25 @@ pub struct CardRead {
     /// Records (contents of `70`), each with whether the AFL flags it for offline data
     /// authentication.
     pub records: Vec<(Vec<u8>, bool)>,
+    /// For a load (`9C` = `60`): the e-cash balance `9F79` and balance limit `9F77`, fen, read
+    /// with GET DATA after SELECT and before GPO.
+    pub ecash: Option<(u64, u64)>,
+}
+
+/// GET DATA `80 CA` of an n12 amount tag (`9F79`, `9F77`), fen.
+pub(crate) fn get_amount<C: ContactlessCard + ?Sized>(
+    session: &mut Session<'_, C>,
+    raw_tag: u16,
+) -> Result<u64, TapError> {
+    const STEP: &str = "GET DATA";
+    let [p1, p2] = raw_tag.to_be_bytes();
+    let cmd = CommandApdu::new(0x80, 0xCA, p1, p2).with_short_le(0);
+    let data = session.expect_success(STEP, &cmd)?;
+    let tlv = Tlv::parse_single(&data).map_err(|_| malformed(STEP, "not one TLV"))?;
+    if Tag::new(u32::from(raw_tag)).ok() != Some(tlv.tag()) {
+        return Err(malformed(STEP, "another tag"));
+    }
+    parse_amount_n12(tlv.value()).map_err(|_| malformed(STEP, "amount not n12"))
 }
 
 /// One entry of the PPSE directory.
@@ -244,6 +263,10 @@ pub(crate) fn read_card<C: ContactlessCard + ?Sized>(
         }
     }
     let (aid, fci) = selected.ok_or(TapError::NoCommonApplication)?;
+    let ecash = match terminal.transaction_type {
+        0x60 => Some((get_amount(session, 0x9F79)?, get_amount(session, 0x9F77)?)),
+        _ => None,
+    };
     let pdol = match tlv::find(&fci, Tag::PDOL) {
         Ok(Some(pdol)) => Dol::parse(pdol.value()).map_err(|_| malformed("SELECT AID", "PDOL"))?,
         Ok(None) => Dol::new([]),
@@ -252,7 +275,9 @@ pub(crate) fn read_card<C: ContactlessCard + ?Sized>(
     let gpo_cmd = CommandApdu::get_processing_options(&pdol.build(&terminal.values()))
         .map_err(|_| malformed("SELECT AID", "PDOL too long"))?;
     let gpo = session.expect_success("GET PROCESSING OPTIONS", &gpo_cmd)?;
-    parse_gpo(session, aid, &gpo)
+    let mut read = parse_gpo(session, aid, &gpo)?;
+    read.ecash = ecash;
+    Ok(read)
 }
 
 /// Interprets a format 2 GPO response and reads the records its AFL names.
@@ -343,6 +368,7 @@ fn parse_gpo<C: ContactlessCard + ?Sized>(
         available_offline,
         sdad,
         records,
+        ecash: None,
     })
 }
 

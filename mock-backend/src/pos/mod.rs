@@ -18,6 +18,16 @@
 //!    [`TerminalConfig::issuer_authentication`], the ARPC goes back to the card (EXTERNAL
 //!    AUTHENTICATE); an **AAC** is a decline.
 //!
+//! An e-cash **load** ([`Terminal::load`], `9C` = `60`, 圈存) reads the balance `9F79` and
+//! the balance limit `9F77` with GET DATA right after SELECT AID (PBOC reads them once the
+//! application is selected, before GPO), requires an online cryptogram (TTQ byte 2 `80`, no
+//! e-cash indicator), sends both values with the authorisation
+//! ([`wallet_core::backend::api::acquiring::EcashLoadRequest`]), then, approved: EXTERNAL
+//! AUTHENTICATE with the ARPC (always for a load: the card stays in the field), the issuer
+//! script (PUT DATA `9F79`, checked to be one before it is sent), and GET DATA `9F79` again.
+//! A script the card refuses (`6988` wrong MAC, …) turns the outcome into
+//! [`DeclineReason::LoadNotApplied`]; the issuer is not told (no reversal message yet).
+//!
 //! TTQ sent: byte 1 `20` qPBOC, `04` online PIN, `02` signature, plus `08` (offline-only reader)
 //! when the terminal has no acquirer link; byte 2 `80` online cryptogram required above the floor
 //! limit, `40` CVM required above the CVM limit; byte 3 `40` consumer device CVM supported;
@@ -40,8 +50,8 @@ mod proptests;
 pub use card::{CardIoError, ContactlessCard};
 pub use online::AcquirerLink;
 pub use outcome::{
-    CryptogramType, Cvm, Decision, DeclineReason, IssuerAuthentication, TapError, TapOutcome,
-    Transaction, TransactionType,
+    CryptogramType, Cvm, Decision, DeclineReason, EcashLoad, IssuerAuthentication, ScriptResult,
+    TapError, TapOutcome, Transaction, TransactionType,
 };
 pub use trace::{Redaction, Trace, TraceEntry};
 
@@ -52,7 +62,7 @@ use card::Session;
 use kernel::{CardRead, TerminalData};
 use wallet_core::apdu::CommandApdu;
 use wallet_core::backend::api::acquiring::{
-    numeric_code_n3, AuthorizationRequest, IccTransaction, OfflineAdviceRequest,
+    numeric_code_n3, AuthorizationRequest, EcashLoadRequest, IccTransaction, OfflineAdviceRequest,
     OfflineAdviceResponse, CID_AAC, CID_ARQC, CID_TC,
 };
 use wallet_core::backend::client::IdempotencyKey;
@@ -184,6 +194,16 @@ impl Terminal {
         &self.pending
     }
 
+    /// Loads `amount` fen of e-cash onto `card` from the cardholder's account now (see the
+    /// [module](self)); the outcome's [`Transaction::ecash_load`] holds the balances.
+    pub async fn load<C: ContactlessCard + ?Sized>(
+        &mut self,
+        card: &mut C,
+        amount: u64,
+    ) -> TapOutcome {
+        self.tap(card, amount, TransactionType::Load).await
+    }
+
     /// Taps `card` for `amount` fen now (see the [module](self)).
     pub async fn tap<C: ContactlessCard + ?Sized>(
         &mut self,
@@ -237,8 +257,13 @@ impl Terminal {
             .ok()
             .and_then(|d| d.try_into().ok())
             .ok_or(TapError::Configuration("transaction date"))?;
+        let load = transaction_type == TransactionType::Load;
+        let mut ttq = self.ttq(amount);
+        if load {
+            ttq[1] |= 0x80;
+        }
         Ok(TerminalData {
-            ttq: self.ttq(amount),
+            ttq,
             amount: n12(amount)?,
             amount_other: [0; 6],
             country: n3(c.country)?,
@@ -247,7 +272,7 @@ impl Terminal {
             date,
             transaction_type: transaction_type.code(),
             un: random::bytes::<4>().map_err(|_| TapError::Random)?,
-            ecash_indicator: u8::from(c.ecash && amount <= c.floor_limit),
+            ecash_indicator: u8::from(c.ecash && amount <= c.floor_limit && !load),
             terminal_type: c.terminal_type,
         })
     }
@@ -293,6 +318,12 @@ impl Terminal {
             card_data: self.card_data(&read, &terminal, amount),
             authorization: None,
             issuer_authentication: None,
+            ecash_load: read.ecash.map(|(balance_before, balance_limit)| EcashLoad {
+                balance_before,
+                balance_limit,
+                script: ScriptResult::NotSent,
+                balance_after: None,
+            }),
         };
         match read.cid & 0xC0 {
             CID_AAC => Ok(transaction),
@@ -395,6 +426,10 @@ impl Terminal {
             merchant_id: self.config.merchant_id.clone(),
             terminal_type: hex::encode_upper([self.config.terminal_type]),
             transaction: transaction.card_data.clone(),
+            ecash_load: transaction.ecash_load.as_ref().map(|l| EcashLoadRequest {
+                ecash_balance: l.balance_before,
+                balance_limit: l.balance_limit,
+            }),
         };
         let key = IdempotencyKey::generate().map_err(|_| TapError::Random)?;
         let response = link
@@ -409,12 +444,23 @@ impl Terminal {
                 message: response.message.clone(),
             })
         };
-        if self.config.issuer_authentication {
+        let load = transaction.ecash_load.is_some();
+        if self.config.issuer_authentication || load {
             let arc = response.response_code.arc();
             let arpc = response.arpc.as_deref().and_then(|a| hex::decode(a).ok());
             if let (Some(arc), Some(arpc)) = (arc, arpc) {
                 transaction.issuer_authentication =
                     Some(issuer_authentication(card, trace, &arpc, arc));
+            }
+        }
+        if let Some(ecash) = transaction.ecash_load.as_mut() {
+            if response.approved {
+                ecash.script = apply_script(card, trace, response.issuer_script.as_deref());
+                let mut session = Session { card, trace };
+                ecash.balance_after = kernel::get_amount(&mut session, 0x9F79).ok();
+                if ecash.script != ScriptResult::Applied {
+                    transaction.decision = Decision::Declined(DeclineReason::LoadNotApplied);
+                }
             }
         }
         transaction.authorization = Some(response);
@@ -445,6 +491,33 @@ fn cvm_of(ctq: Option<&[u8]>) -> Cvm {
         Some(&[b1, ..]) if b1 & 0x80 != 0 => Cvm::OnlinePin,
         Some(&[b1, ..]) if b1 & 0x40 != 0 => Cvm::Signature,
         _ => Cvm::NoCvm,
+    }
+}
+
+/// Sends the issuer script `script` (hex) if it is a PUT DATA `9F79` (class `04` / `84`).
+fn apply_script<C: ContactlessCard + ?Sized>(
+    card: &mut C,
+    trace: &mut Trace,
+    script: Option<&str>,
+) -> ScriptResult {
+    let cmd = script
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|bytes| CommandApdu::parse(&bytes).ok())
+        .filter(|c| {
+            matches!(
+                (c.cla(), c.ins(), c.p1(), c.p2()),
+                (0x04 | 0x84, 0xDA, 0x9F, 0x79)
+            )
+        });
+    let Some(cmd) = cmd else {
+        return ScriptResult::NotSent;
+    };
+    let mut session = Session { card, trace };
+    match session.exchange("PUT DATA", &cmd) {
+        Ok(r) if r.is_success() => ScriptResult::Applied,
+        Ok(r) => ScriptResult::Rejected(r.sw),
+        Err(TapError::CardIo { source, .. }) => ScriptResult::CardUnavailable(source),
+        Err(err) => ScriptResult::CardUnavailable(CardIoError::Transport(err.to_string())),
     }
 }
 

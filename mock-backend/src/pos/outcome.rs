@@ -17,6 +17,9 @@ pub enum TransactionType {
     Cash,
     /// Refund (`20`).
     Refund,
+    /// E-cash load from the cardholder's account (`60`, 圈存): always online, then the issuer
+    /// script sets the card's new balance.
+    Load,
 }
 
 impl TransactionType {
@@ -26,6 +29,7 @@ impl TransactionType {
             TransactionType::Purchase => 0x00,
             TransactionType::Cash => 0x01,
             TransactionType::Refund => 0x20,
+            TransactionType::Load => 0x60,
         }
     }
 }
@@ -64,6 +68,9 @@ pub enum DeclineReason {
     OfflineNotAllowed,
     /// Offline data authentication (fDDA) of an offline approval failed.
     OfflineDataAuthentication(FddaError),
+    /// The issuer approved an e-cash load but the card did not apply its script (the money
+    /// was debited; the issuer has to be told, see [`EcashLoad`]).
+    LoadNotApplied,
     /// The issuer (or the acquirer) declined online.
     Issuer {
         /// The response code.
@@ -126,6 +133,34 @@ pub struct Transaction {
     pub authorization: Option<AuthorizationResponse>,
     /// Issuer authentication, if performed.
     pub issuer_authentication: Option<IssuerAuthentication>,
+    /// The e-cash side of a load transaction.
+    pub ecash_load: Option<EcashLoad>,
+}
+
+/// The e-cash side of a load: the balances read with GET DATA and the script's fate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcashLoad {
+    /// The balance before the load (`9F79`), fen.
+    pub balance_before: u64,
+    /// The card's balance limit (`9F77`), fen.
+    pub balance_limit: u64,
+    /// What the card did with the issuer script.
+    pub script: ScriptResult,
+    /// The balance read again after the script (`9F79`), fen, if the card answered.
+    pub balance_after: Option<u64>,
+}
+
+/// The fate of an issuer script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptResult {
+    /// The card applied it (`9000`).
+    Applied,
+    /// The card refused it (`6988` wrong MAC, `6A80` above the limit, …).
+    Rejected(StatusWord),
+    /// There was no script to send (declined, or the issuer sent none or a malformed one).
+    NotSent,
+    /// The card was gone or did not answer.
+    CardUnavailable(CardIoError),
 }
 
 impl Transaction {

@@ -29,6 +29,9 @@ pub const PATH_OFFLINE_ADVICES: &str = "/acquirer/v1/offline-advices";
 /// Base path of the clearing batches (`GET …/{YYYY-MM-DD}`).
 pub const PATH_CLEARING_BATCHES: &str = "/clearing/v1/batches";
 
+/// Transaction type (`9C`) of an e-cash load (圈存) from the cardholder's account.
+pub const TRANSACTION_TYPE_LOAD: u8 = 0x60;
+
 /// Cryptogram information data of an ARQC (`9F27`, bits 8-7 `10`).
 pub const CID_ARQC: u8 = 0x80;
 /// Cryptogram information data of a TC (`9F27`, bits 8-7 `01`).
@@ -324,6 +327,23 @@ pub struct AuthorizationRequest {
     pub terminal_type: String,
     /// The card data with the ARQC.
     pub transaction: IccTransaction,
+    /// For an e-cash load (`transaction_type` `60`): the card's e-cash state as the terminal
+    /// read it with GET DATA after SELECT and before GET PROCESSING OPTIONS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecash_load: Option<EcashLoadRequest>,
+}
+
+/// The card's e-cash state sent with a load authorisation (PBOC: the terminal reads `9F79`
+/// and `9F77` with GET DATA once the application is selected, before GPO).
+///
+/// The issuer builds the new balance (`ecash_balance` + the amount) from it and refuses a load
+/// above `balance_limit`; the card checks the limit again when it receives the script (`6A80`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EcashLoadRequest {
+    /// The e-cash balance before the load (`9F79`), minor units.
+    pub ecash_balance: u64,
+    /// The card's e-cash balance limit (`9F77`), minor units.
+    pub balance_limit: u64,
 }
 
 /// The answer to an [`AuthorizationRequest`].
@@ -348,6 +368,10 @@ pub struct AuthorizationResponse {
     /// The clearing day the transaction was recorded in, when approved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clearing_date: Option<String>,
+    /// An approved e-cash load's issuer script, hex: the complete PUT DATA command
+    /// `04 DA 9F 79 0A new-balance (n12) ‖ MAC (4)` for the terminal to send to the card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_script: Option<String>,
 }
 
 /// An offline transaction (e-cash TC) the terminal approved and now uploads for clearing.
