@@ -42,8 +42,11 @@ pub const MAX_RESYNC: u8 = 2;
 pub struct JobEnv<'a> {
     /// The TSM's records.
     pub records: &'a Records,
-    /// The bank.
+    /// The bank's bindings as the TSM reads them.
     pub bank: &'a BankLink,
+    /// The bank itself: the initial e-cash load is one of its debits (one lock guards every
+    /// balance).
+    pub ledger: &'a crate::bank::Bank,
     /// Unix time.
     pub now: u64,
 }
@@ -372,10 +375,19 @@ impl Job {
             .bank
             .pan_of(&card.binding_id)?
             .ok_or_else(|| TsmError::Internal("the binding of a card vanished".into()))?;
-        if !env
-            .bank
-            .debit_load(&card.opening_id, &pan, card.initial_load, env.now)?
-        {
+        // Once per opening: the debit reference is the opening, so a repeated completion
+        // answers the first debit instead of charging twice.
+        let reference = format!("tsm-ecash-load:{}", card.opening_id);
+        let funded = match card.initial_load {
+            0 => true,
+            amount => match env.ledger.debit(&pan, amount, &reference) {
+                Ok(_) => true,
+                Err(crate::bank::DebitError::InsufficientFunds)
+                | Err(crate::bank::DebitError::AccountBlocked) => false,
+                Err(e) => return Err(TsmError::Internal(format!("e-cash load debit: {e}"))),
+            },
+        };
+        if !funded {
             return self.fail(
                 env,
                 failure(

@@ -131,6 +131,7 @@ pub async fn remote_management(
     let env = JobEnv {
         records: tsm.records(),
         bank: tsm.bank(),
+        ledger: state.bank(),
         now,
     };
     let answer = match session.report(&env, &bytes, &report) {
