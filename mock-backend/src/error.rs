@@ -179,12 +179,30 @@ impl IntoResponse for ApiError {
         if let Self::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
         }
-        let mut response = (self.status(), Json(self.body())).into_response();
-        if !self.replayable() {
-            response.extensions_mut().insert(NotReplayable);
-        }
-        response
+        error_answer(self.status(), self.body(), self.replayable())
     }
+}
+
+/// The contract's error body without tries left.
+pub fn error_body(code: &str, message: String) -> ErrorBody {
+    ErrorBody {
+        error: ErrorDetail {
+            code: code.to_owned(),
+            message,
+            attempts_left: None,
+        },
+    }
+}
+
+/// Every entity's error answer: `status` with `body`; when not `replayable` (malformed requests,
+/// internal failures) it is marked so the idempotency middleware does not store it and the key
+/// can be used again for the corrected request.
+pub fn error_answer(status: StatusCode, body: ErrorBody, replayable: bool) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    if !replayable {
+        response.extensions_mut().insert(NotReplayable);
+    }
+    response
 }
 
 impl From<StoreError> for ApiError {

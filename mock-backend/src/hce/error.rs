@@ -3,12 +3,11 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use wallet_core::backend::api::codes;
 use wallet_core::backend::api::hce::codes as hce_codes;
-use wallet_core::backend::api::{codes, ErrorBody, ErrorDetail};
 use wallet_core::crypto::CryptoError;
 
-use crate::error::{ApiError, NotReplayable};
+use crate::error::{error_answer, error_body, ApiError};
 use crate::persist::StoreError;
 use crate::tsm::TsmError;
 
@@ -89,18 +88,7 @@ impl IntoResponse for HceServiceError {
             other => other.to_string(),
         };
         let replayable = !matches!(self, Self::BadRequest(_) | Self::Internal(_));
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code().to_owned(),
-                message,
-                attempts_left: None,
-            },
-        };
-        let mut response = (self.status(), Json(body)).into_response();
-        if !replayable {
-            response.extensions_mut().insert(NotReplayable);
-        }
-        response
+        error_answer(self.status(), error_body(self.code(), message), replayable)
     }
 }
 

@@ -5,13 +5,12 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use wallet_core::backend::api::codes;
 use wallet_core::backend::api::tsm::codes as tsm_codes;
-use wallet_core::backend::api::{codes, ErrorBody, ErrorDetail};
 use wallet_core::crypto::CryptoError;
 use wallet_core::gp::GpError;
 
-use crate::error::{ApiError, NotReplayable};
+use crate::error::{error_answer, error_body, ApiError};
 use crate::persist::StoreError;
 
 /// A refusal of the order API.
@@ -107,11 +106,7 @@ impl IntoResponse for TsmError {
             other => other.to_string(),
         };
         let replayable = !matches!(self, TsmError::BadRequest(_) | TsmError::Internal(_));
-        let mut response = error_response(self.status(), self.code(), message);
-        if !replayable {
-            response.extensions_mut().insert(NotReplayable);
-        }
-        response
+        error_answer(self.status(), error_body(self.code(), message), replayable)
     }
 }
 
@@ -192,7 +187,8 @@ impl IntoResponse for SeramError {
             }
             other => other.to_string(),
         };
-        error_response(self.status(), self.code(), message)
+        // SERAM requests carry no idempotency key: nothing to mark.
+        error_answer(self.status(), error_body(self.code(), message), true)
     }
 }
 
@@ -206,17 +202,6 @@ impl From<TsmError> for SeramError {
     fn from(err: TsmError) -> SeramError {
         SeramError::Internal(err.to_string())
     }
-}
-
-fn error_response(status: StatusCode, code: &str, message: String) -> Response {
-    let body = ErrorBody {
-        error: ErrorDetail {
-            code: code.to_owned(),
-            message,
-            attempts_left: None,
-        },
-    };
-    (status, Json(body)).into_response()
 }
 
 #[cfg(test)]
