@@ -17,10 +17,10 @@ use mock_backend::pos::{
 };
 use std::sync::Arc;
 use wallet_core::backend::api::acquiring::{
-    AuthorizationRequest, AuthorizationResponse, ClearingBatch, ClearingChannel,
-    OfflineAdviceRequest, OfflineAdviceResponse, ResponseCode, PATH_AUTHORIZATIONS,
-    PATH_CLEARING_BATCHES, PATH_OFFLINE_ADVICES,
+    AuthorizationRequest, AuthorizationResponse, OfflineAdviceRequest, OfflineAdviceResponse,
+    ResponseCode, PATH_AUTHORIZATIONS, PATH_OFFLINE_ADVICES,
 };
+use wallet_core::backend::api::clearing::{ClearingBatch, ClearingChannel, PATH_CLEARING_BATCHES};
 use wallet_core::backend::api::AccountKind;
 use wallet_core::card::keys::{arpc_method_1, derive_icc_master_key, SessionKey};
 use wallet_core::card::test_issuer::{issue_test_card, test_issuer_master_keys, TEST_IMK_AC};

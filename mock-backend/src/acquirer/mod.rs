@@ -18,9 +18,10 @@ use crate::error::ApiError;
 use crate::issuer::IssuerDecision;
 use crate::state::AppState;
 use wallet_core::backend::api::acquiring::{
-    AuthorizationRequest, AuthorizationResponse, ClearingEntry, IccTransaction,
-    OfflineAdviceRequest, OfflineAdviceResponse, ResponseCode,
+    AuthorizationRequest, AuthorizationResponse, IccTransaction, OfflineAdviceRequest,
+    OfflineAdviceResponse, ResponseCode,
 };
+use wallet_core::backend::api::clearing::ClearingEntry;
 use wallet_core::crypto::random;
 
 /// Checks the fields every acquiring request shares.

@@ -23,9 +23,9 @@ use date::Day;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
-use wallet_core::backend::api::acquiring::{ClearingBatch, ClearingEntry, InstitutionTotal};
+use wallet_core::backend::api::clearing::{ClearingBatch, ClearingEntry, InstitutionTotal};
 
-pub use wallet_core::backend::api::acquiring::ClearingChannel;
+pub use wallet_core::backend::api::clearing::ClearingChannel;
 
 /// A financial institution taking part in clearing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

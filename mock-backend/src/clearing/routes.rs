@@ -7,7 +7,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use wallet_core::backend::api::acquiring::{ClearingBatch, PATH_CLEARING_BATCHES};
+use wallet_core::backend::api::clearing::{ClearingBatch, PATH_CLEARING_BATCHES};
 
 /// The clearing system's routes.
 pub fn routes() -> Router<AppState> {

@@ -40,6 +40,7 @@ pub use device_pans::DeviceAccount;
 pub use error::{SeramError, TsmError};
 pub use routes::routes;
 
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use wallet_core::backend::api::tsm::Topology;
@@ -125,6 +126,25 @@ impl Sessions {
     }
 }
 
+/// Algorithm of an SE payment applet's signing key (chosen by the card profile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeKeyAlgorithm {
+    /// ECDSA P-256 / SHA-256, DER signatures (3DES card profiles).
+    P256,
+    /// SM2 with SM3 and the default user ID, `r ‖ s` signatures (SM4 card profiles).
+    Sm2,
+}
+
+/// The public half of an SE payment applet's signing key, as the TSM registered it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SePaymentKey {
+    /// Its algorithm.
+    pub algorithm: SeKeyAlgorithm,
+    /// Uncompressed point `04 ‖ X ‖ Y` (65 bytes).
+    pub public_key: Vec<u8>,
+}
+
 /// The TSM side: records, the bank link, the public service platform, the running sessions.
 #[derive(Debug)]
 pub struct Tsm {
@@ -148,6 +168,19 @@ impl Tsm {
             sessions: Sessions::default(),
             order_gate: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// The SE payment applet's signing key of `binding_id`'s card on `se_id`, for the remote
+    /// payment system: `Some` only while that card is active (a locked, deleted or unconfirmed
+    /// card signs nothing the RPS accepts).
+    pub fn se_payment_key(
+        &self,
+        binding_id: &str,
+        se_id: &str,
+    ) -> Result<Option<SePaymentKey>, StoreError> {
+        // CONTRACT: implemented by the SE-signing work (key created on the card at opening).
+        let _ = (binding_id, se_id);
+        Ok(None)
     }
 
     /// The topology chosen at start.

@@ -1,6 +1,6 @@
 //! Wire types of the acquiring side: a POS terminal's online authorisations and offline advices
-//! (acquirer), and the day's clearing batch (transfer clearing system). Served by the mock
-//! backend's `acquirer` and `clearing` modules; the issuer behind them is an in-process call.
+//! (acquirer). Served by the mock
+//! backend's `acquirer` module; the issuer behind them is an in-process call.
 //!
 //! Endpoints:
 //! - `POST {PATH_AUTHORIZATIONS}` [`AuthorizationRequest`] (with an `Idempotency-Key`) →
@@ -8,7 +8,8 @@
 //!   the ARPC (method 1) once the ARQC verified.
 //! - `POST {PATH_OFFLINE_ADVICES}` [`OfflineAdviceRequest`] (with an `Idempotency-Key`) →
 //!   `200` [`OfflineAdviceResponse`]: an offline e-cash TC the terminal approved, for clearing.
-//! - `GET {PATH_CLEARING_BATCHES}/{date}` (`YYYY-MM-DD`, Beijing time) → [`ClearingBatch`].
+//!
+//! The clearing batches they land in are in [`super::clearing`].
 //!
 //! A decline is an answer (`200`, `approved: false`), not an error; malformed requests answer
 //! `400 BAD_REQUEST` with the usual [`super::ErrorBody`].
@@ -26,8 +27,6 @@ use serde::{Deserialize, Serialize};
 pub const PATH_AUTHORIZATIONS: &str = "/acquirer/v1/authorizations";
 /// Path of the offline advice endpoint.
 pub const PATH_OFFLINE_ADVICES: &str = "/acquirer/v1/offline-advices";
-/// Base path of the clearing batches (`GET …/{YYYY-MM-DD}`).
-pub const PATH_CLEARING_BATCHES: &str = "/clearing/v1/batches";
 
 /// Transaction type (`9C`) of an e-cash load (圈存) from the cardholder's account.
 pub const TRANSACTION_TYPE_LOAD: u8 = 0x60;
@@ -403,73 +402,6 @@ pub struct OfflineAdviceResponse {
     /// The clearing day the transaction was recorded in, when accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clearing_date: Option<String>,
-}
-
-/// How a cleared transaction reached the clearing system.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClearingChannel {
-    /// A POS transaction the issuer approved online (ARQC).
-    PosOnline,
-    /// A POS e-cash transaction approved offline by the card (TC), from an offline advice.
-    PosOffline,
-}
-
-/// One transaction in a clearing batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClearingEntry {
-    /// The authorisation or advice identifier.
-    pub id: String,
-    /// How it was approved.
-    pub channel: ClearingChannel,
-    /// Unix time (seconds) it was recorded.
-    pub recorded_at: u64,
-    /// Amount, minor units.
-    pub amount: u64,
-    /// ISO 4217 numeric currency.
-    pub currency: u16,
-    /// The card's PAN masked to its first 6 and last 4 digits.
-    pub masked_pan: String,
-    /// Application transaction counter of the card.
-    pub atc: u16,
-    /// Merchant identifier.
-    pub merchant_id: String,
-    /// Terminal identification.
-    pub terminal_id: String,
-    /// The acquiring institution (receives the amount).
-    pub acquirer_id: String,
-    /// The issuing institution (pays the amount).
-    pub issuer_id: String,
-}
-
-/// The net position of one institution in a batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InstitutionTotal {
-    /// Institution identifier (acquirer code, or the issuer's BIN).
-    pub institution_id: String,
-    /// Institution name.
-    pub name: String,
-    /// Sum it receives (as acquirer), minor units.
-    pub receivable: u64,
-    /// Sum it pays (as issuer), minor units.
-    pub payable: u64,
-    /// `receivable − payable`; the nets of a batch add up to zero.
-    pub net: i64,
-}
-
-/// The transactions of one clearing day and the institutions' net totals.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClearingBatch {
-    /// The clearing day, `YYYY-MM-DD` (Beijing time).
-    pub date: String,
-    /// Transactions in the order they were recorded.
-    pub transactions: Vec<ClearingEntry>,
-    /// Net totals per institution, by institution identifier.
-    pub totals: Vec<InstitutionTotal>,
-    /// Number of transactions.
-    pub count: u64,
-    /// Sum of the amounts, minor units.
-    pub amount: u64,
 }
 
 #[cfg(test)]

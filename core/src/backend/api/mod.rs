@@ -22,7 +22,9 @@
 use serde::{Deserialize, Serialize};
 
 pub mod acquiring;
+pub mod clearing;
 pub mod hce;
+pub mod remote;
 pub mod tsm;
 
 /// Header carrying the idempotency key of a state-changing request.
