@@ -13,6 +13,7 @@
 #   kotlin        scripts/test-kotlin.sh  (Maven, JUnit 5, JNA)     } each next to its own
 #   swift         scripts/test-swift.sh   (SwiftPM, XCTest)         } mock backend
 #   python        scripts/test-python.sh  (unittest)                } (with-mock-backend.sh)
+#   pcsc          scripts/test-pcsc.sh    (pcscd + vsmartcard vpcd: the terminal taps over PC/SC)
 #
 # Every stage runs even when an earlier one failed (the binding suites need gen-bindings); the
 # output of each is shown and kept in build/test-logs/STAGE.log; a summary table ends the run and
@@ -21,7 +22,7 @@
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-all_stages=(setup rust-fmt rust-clippy rust-test gen-bindings kotlin swift python)
+all_stages=(setup rust-fmt rust-clippy rust-test gen-bindings kotlin swift python pcsc)
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
 for s in "${stages[@]}"; do
@@ -92,6 +93,9 @@ summarize() {
         printf '%s, %s' "$(grep -E '^Ran [0-9]+ test' "$logf" | tail -n1 | sed 's/ in [0-9.]*s$//')" \
             "$(grep -E '^(OK|FAILED)' "$logf" | tail -n1)"
         ;;
+    pcsc)
+        grep -E '^pcsc: ' "$logf" | tail -n1 | sed 's/^pcsc: //'
+        ;;
     gen-bindings)
         if grep -q 'bindings generated from' "$logf"; then
             echo "$(grep -cE '^  (android|ios|build)/' "$logf" || true) files generated"
@@ -132,6 +136,7 @@ for stage in "${stages[@]}"; do
     rust-clippy) run_stage rust-clippy cargo clippy --workspace --all-targets -- -D warnings ;;
     rust-test) run_stage rust-test cargo test --workspace --no-fail-fast ;;
     gen-bindings) run_stage gen-bindings "$scripts/gen-bindings.sh" ;;
+    pcsc) run_stage pcsc "$scripts/test-pcsc.sh" ;;
     kotlin | swift | python)
         if [ "${result[gen-bindings]:-}" != "" ] && [ "${result[gen-bindings]}" != PASS ]; then
             result[$stage]=SKIP

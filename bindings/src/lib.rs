@@ -16,6 +16,12 @@
 //! - `terminal` (feature `test-hooks`): `MockTerminal`, the mock world's POS terminal tapping a
 //!   foreign `TappableCard` (the test calling `Wallet.process_apdu`) or a simulated SE.
 //! - [`keystore`]: the [`KeyStore`] foreign trait (Android Keystore / iOS Keychain).
+//! - [`signer`]: the [`Signer`] foreign trait (Android Keystore / Secure Enclave device keys);
+//!   with `test-hooks`, `SoftwareP256Key` (a Rust-held key for test signers in Python).
+//! - [`remote`]: remote (in-app) payment ([`Wallet`] methods, [`Order`], [`PayAuth`],
+//!   [`RemotePayment`]).
+//! - `merchant` (feature `test-hooks`): `MockMerchant`, the mock payment content platform's
+//!   merchant side (create orders, read their result).
 //! - [`wallet`]: the [`Wallet`] object (account binding) and its records.
 //! - [`wallet_error`]: [`WalletFfiError`], the core's errors as the apps see them.
 //!
@@ -30,7 +36,11 @@ pub mod error;
 pub mod hce;
 pub mod keystore;
 pub mod logging;
+#[cfg(feature = "test-hooks")]
+pub mod merchant;
+pub mod remote;
 pub mod se;
+pub mod signer;
 #[cfg(feature = "test-hooks")]
 pub mod simulated;
 #[cfg(feature = "test-hooks")]
@@ -49,12 +59,20 @@ pub use error::FfiError;
 pub use hce::{CryptogramAlgorithm, HceCardInfo};
 pub use keystore::{key_store_round_trip, KeyStore, KeyStoreFfiError};
 pub use logging::{set_log_sink, LogLevel, LogRecord, LogSink, LogSinkError};
+pub use remote::{
+    AuthMode, Order, OrderStatus, PasswordStatus, PayAuth, RemotePayment, SmsChallenge,
+};
 pub use se::{SeChannelOpened, SeFfiError, SeReaderInfo, SeReaderKind, SecureElementTransport};
+pub use signer::{Signer, SignerFfiError};
 pub use wallet::{AccountKind, Binding, PendingBinding, Wallet, WalletConfig};
 pub use wallet_error::WalletFfiError;
 
 #[cfg(feature = "test-hooks")]
 pub use diagnostics::debug_panic;
+#[cfg(feature = "test-hooks")]
+pub use merchant::MockMerchant;
+#[cfg(feature = "test-hooks")]
+pub use signer::SoftwareP256Key;
 #[cfg(feature = "test-hooks")]
 pub use simulated::SimulatedSecureElements;
 #[cfg(feature = "test-hooks")]

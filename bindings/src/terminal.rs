@@ -1,5 +1,6 @@
 //! Test-only (feature `test-hooks`): the mock world's POS terminal, so the Kotlin, Swift and
-//! Python suites can tap the wallet's HCE card without a reader. The terminal runs in Rust and
+//! Python suites can tap the wallet's HCE card without a reader, and load e-cash (圈存) onto the
+//! card in a simulated SE ([`MockTerminal::load_simulated_se`]). The terminal runs in Rust and
 //! sends each command APDU to a [`TappableCard`] the test implements — typically by calling
 //! `Wallet.process_apdu`, as Android's `HostApduService` would — so every APDU crosses the FFI
 //! twice (terminal → foreign test → wallet).
@@ -120,6 +121,80 @@ impl From<&TapOutcome> for TapResult {
     }
 }
 
+/// What became of an e-cash load's issuer script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum LoadScriptOutcome {
+    /// The card applied it: the new balance is on the card.
+    Applied,
+    /// The card did not apply it and the terminal reversed the load: the account is credited
+    /// back.
+    Reversed,
+    /// The card did not apply it and the reversal did not get through (the account stays
+    /// debited until it is sent again).
+    ReversalFailed,
+    /// No script was sent (the load was declined or did not complete).
+    NotSent,
+}
+
+/// The outcome of [`MockTerminal::load_simulated_se`].
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LoadResult {
+    /// Whether the load was approved and applied by the card.
+    pub approved: bool,
+    /// Why it was declined or failed (`None` when approved).
+    pub reason: Option<String>,
+    /// The e-cash balance (`9F79`) read before the load, fen (`None` if the tap failed first).
+    pub old_balance: Option<u64>,
+    /// The e-cash balance read after the script, fen (`None` if the card did not answer).
+    pub new_balance: Option<u64>,
+    /// The script's fate.
+    pub script: LoadScriptOutcome,
+    /// The acquirer's authorisation id (`None` if the load did not go online).
+    pub authorization_id: Option<String>,
+}
+
+impl From<&TapOutcome> for LoadResult {
+    fn from(outcome: &TapOutcome) -> Self {
+        let tx = match &outcome.result {
+            Ok(tx) => tx,
+            Err(e) => {
+                return Self {
+                    approved: false,
+                    reason: Some(e.to_string()),
+                    old_balance: None,
+                    new_balance: None,
+                    script: LoadScriptOutcome::NotSent,
+                    authorization_id: None,
+                }
+            }
+        };
+        let load = tx.ecash_load.as_ref();
+        let approved = tx.decision == Decision::ApprovedOnline;
+        // The terminal approves a load only once the card holds the new balance.
+        let script = match load.and_then(|l| l.reversal.as_ref()) {
+            Some(reversal) if reversal.is_reversed() => LoadScriptOutcome::Reversed,
+            Some(_) => LoadScriptOutcome::ReversalFailed,
+            None if approved => LoadScriptOutcome::Applied,
+            None => LoadScriptOutcome::NotSent,
+        };
+        Self {
+            approved,
+            reason: match &tx.decision {
+                Decision::Declined(why) => Some(format!("{why:?}")),
+                _ if load.is_none() => Some("the terminal did not read the e-cash balance".into()),
+                _ => None,
+            },
+            old_balance: load.map(|l| l.balance_before),
+            new_balance: load.and_then(|l| l.balance_after),
+            script,
+            authorization_id: tx
+                .authorization
+                .as_ref()
+                .map(|a| a.authorization_id.clone()),
+        }
+    }
+}
+
 /// The foreign card as the terminal's [`ContactlessCard`].
 struct ForeignCard(Arc<dyn TappableCard>);
 
@@ -146,7 +221,7 @@ impl ContactlessCard for SeContactless {
 }
 
 /// A POS terminal of the mock convenience store, online through the mock acquirer. Taps are
-/// purchases; one at a time.
+/// purchases, loads are e-cash loads; one at a time.
 #[derive(uniffi::Object)]
 pub struct MockTerminal {
     terminal: tokio::sync::Mutex<Terminal>,
@@ -209,6 +284,27 @@ impl MockTerminal {
         }
         TapResult::from(&outcome)
     }
+
+    /// Loads `amount_fen` fen of e-cash (圈存, online from the cardholder's account) onto the
+    /// payment application in the simulated SE of `kind`: balance read, ARQC to the issuer,
+    /// issuer script applied by the card — or the load reversed if the card does not apply it.
+    /// Resets that SE afterwards as the phone leaves the field.
+    pub async fn load_simulated_se(
+        &self,
+        ses: Arc<SimulatedSecureElements>,
+        kind: SeReaderKind,
+        amount_fen: u64,
+    ) -> LoadResult {
+        let shared = ses.shared_se(kind);
+        let mut terminal = self.terminal.lock().await;
+        let outcome = terminal
+            .load(&mut SeContactless(shared.clone()), amount_fen)
+            .await;
+        if let Ok(mut se) = shared.lock() {
+            se.reset();
+        }
+        LoadResult::from(&outcome)
+    }
 }
 
 #[cfg(test)]
@@ -267,5 +363,19 @@ mod tests {
             .reason
             .unwrap_or_default()
             .contains("foreign_exception"));
+    }
+
+    #[test]
+    fn a_load_that_never_reached_the_card_reports_nothing_sent() {
+        let outcome = TapOutcome {
+            result: Err(mock_backend::pos::TapError::NoCommonApplication),
+            trace: mock_backend::pos::Trace::new(mock_backend::pos::Redaction::MaskCardholderData),
+        };
+        let result = LoadResult::from(&outcome);
+        assert!(!result.approved);
+        assert_eq!(result.script, LoadScriptOutcome::NotSent);
+        assert_eq!((result.old_balance, result.new_balance), (None, None));
+        assert_eq!(result.authorization_id, None);
+        assert!(result.reason.unwrap_or_default().contains("no application"));
     }
 }

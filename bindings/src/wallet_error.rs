@@ -44,18 +44,20 @@ pub enum WalletFfiError {
         /// The reason, for the user.
         error_message: String,
     },
-    /// Wrong one-time code; ask again (code `otp_wrong`).
+    /// Wrong one-time code, payment password or PIN; ask again. Codes: `otp_wrong` (binding),
+    /// `password_wrong`, `sms_code_wrong`, `pin_wrong` (remote payment).
     #[error("wrong code ({code}): {error_message}")]
     WrongCode {
-        /// `otp_wrong`.
+        /// Stable machine-readable code.
         code: String,
         /// The reason, for the user.
         error_message: String,
-        /// Tries left before the code locks.
+        /// Tries left before the code, password or PIN locks.
         attempts_left: u32,
     },
-    /// The one-time code can no longer be used; begin the binding again.
-    /// Codes: `otp_locked`, `otp_expired`.
+    /// The one-time code can no longer be used; begin the binding again (`otp_locked`,
+    /// `otp_expired`), register a new payment password (`password_locked`), ask for a new SMS
+    /// code (`sms_code_locked`, `sms_code_expired`) or pay in another mode (`pin_blocked`).
     #[error("code unusable ({code}): {error_message}")]
     CodeUnusable {
         /// Stable machine-readable code.
@@ -117,6 +119,36 @@ pub enum WalletFfiError {
         /// What failed.
         error_message: String,
     },
+    /// A remote payment was refused; nothing was debited. Codes: `order_expired`,
+    /// `order_already_paid`, `order_mismatch`, `insufficient_funds`, `password_not_set` (register
+    /// one first), `signature_rejected` (the device or SE key is not the one registered),
+    /// `replay`, `se_key_not_registered` (pay in non-SE mode).
+    /// Elsewhere: wrong password, SMS code or PIN are [`WalletFfiError::WrongCode`]
+    /// (`password_wrong`, `sms_code_wrong`, `pin_wrong`); a locked password or code, or a blocked
+    /// PIN, [`WalletFfiError::CodeUnusable`]; unknown order, merchant or SMS challenge
+    /// [`WalletFfiError::NotFound`] (`order_not_found`, `merchant_not_found`,
+    /// `challenge_not_found`); a password or PIN of the wrong shape
+    /// [`WalletFfiError::InvalidInput`] (`invalid_password`, `invalid_pin`, `invalid_order_id`);
+    /// SE trouble [`WalletFfiError::Card`] (`no_se_card`, `no_secure_element`, `secure_element`,
+    /// `card_status`).
+    #[error("payment refused ({code}): {error_message}")]
+    Payment {
+        /// Stable machine-readable code.
+        code: String,
+        /// The reason, for the user.
+        error_message: String,
+    },
+    /// The platform's [`crate::Signer`] failed to create or use a device key. Codes:
+    /// `signer_key_not_found` (the platform lost the key: bind the card again),
+    /// `signer_user_not_authenticated` (authenticate the user, then retry), `signer_failure`
+    /// (the message starts with the platform's own code).
+    #[error("signer error ({code}): {error_message}")]
+    Signer {
+        /// Stable machine-readable code.
+        code: String,
+        /// What failed.
+        error_message: String,
+    },
     /// The platform key store failed to wrap or unwrap the store's data key.
     /// Codes: `key_store_failure` (the message starts with the platform's own code),
     /// `key_store_unwrap`.
@@ -138,6 +170,7 @@ macro_rules! variant {
         }
     };
 }
+pub(crate) use variant;
 
 impl WalletFfiError {
     /// The stable machine-readable code of any variant.
@@ -153,6 +186,8 @@ impl WalletFfiError {
             | Self::Backend { code, .. }
             | Self::Card { code, .. }
             | Self::Storage { code, .. }
+            | Self::Payment { code, .. }
+            | Self::Signer { code, .. }
             | Self::KeyStore { code, .. } => code,
         }
     }
@@ -168,6 +203,7 @@ impl From<WalletError> for WalletFfiError {
             WalletError::Backend(e) => e.into(),
             WalletError::Crypto(e) => e.into(),
             WalletError::Config(message) => variant!(Config, "data_dir", message),
+            WalletError::RemotePay(e) => e.into(),
         }
     }
 }
@@ -194,6 +230,7 @@ impl From<BindingError> for WalletFfiError {
             BindingError::Backend(e) => e.into(),
             BindingError::Store(e) => e.into(),
             BindingError::Crypto(e) => e.into(),
+            BindingError::Signer(e) => e.into(),
         }
     }
 }

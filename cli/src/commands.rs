@@ -98,6 +98,15 @@ async fn run_with(
         );
         return Ok(());
     }
+    if let Command::Tap(args) = &cli.command {
+        if args.via == Some(crate::tap::Via::Pcsc) {
+            // The terminal alone: another process may be serving the phone's data.
+            return crate::tap::tap_reader(world.url(), args, out).await;
+        }
+    }
+    if let Command::Merchant(crate::remote::MerchantCommand::Order(args)) = &cli.command {
+        return crate::remote::create_order(world.url(), args, out).await;
+    }
     let (wallet, se) = open_phone(data_dir, world.url())?;
     match &cli.command {
         Command::Tap(args) => {
@@ -169,7 +178,14 @@ async fn run_with(
             wallet.unbind(&args.binding_id).await?;
             out.ok("card unbound", json!({ "binding_id": args.binding_id }));
         }
-        Command::Demo | Command::TestCards | Command::SmsOutbox(_) | Command::Se(_) => {}
+        command @ (Command::SetPassword(_) | Command::PayRemote(_) | Command::History(_)) => {
+            crate::remote::run(command, &wallet, world, out).await?;
+        }
+        Command::Demo
+        | Command::TestCards
+        | Command::SmsOutbox(_)
+        | Command::Se(_)
+        | Command::Merchant(_) => {}
         card_command => crate::cards::run(card_command, &wallet, out, cli.json).await?,
     }
     Ok(())
@@ -248,7 +264,8 @@ fn default_data_dir(cli: &Cli) -> Result<PathBuf, Error> {
     Ok(PathBuf::from(home).join(".openwallet"))
 }
 
-fn prompt(label: &str) -> Result<String, Error> {
+/// Asks on stderr and reads one line from stdin.
+pub fn prompt(label: &str) -> Result<String, Error> {
     eprint!("{label}");
     std::io::stderr().flush().ok();
     let mut line = String::new();

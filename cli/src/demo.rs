@@ -122,6 +122,8 @@ async fn flows(
             via: Some(via),
             se: None,
             trace: None,
+            reader: None,
+            wait: 0,
         };
         crate::tap::tap(&wallet, &se, &mut terminal, &args, out).await?;
     }
@@ -134,6 +136,8 @@ async fn flows(
         via: Some(Via::Hce),
         se: None,
         trace: None,
+        reader: None,
+        wait: 0,
     };
     crate::tap::tap(&wallet, &se, &mut terminal, &args, out).await?;
 
@@ -149,6 +153,17 @@ async fn flows(
         "e-cash balance read from the SE after the load",
         json!({ "balance": yuan(balance) }),
     );
+
+    out.section("remote payment: merchant orders paid in-app (non-SE and SE mode)");
+    crate::remote::demo(
+        out,
+        &wallet,
+        world,
+        &binding,
+        test_cards::DEBIT.phone,
+        &card.se_id,
+    )
+    .await?;
 
     out.section("credit card: bind, open in the microSD (legacy SCP02), delete, unbind");
     let credit = bind(out, &wallet, world, &test_cards::CREDIT, false).await?;

@@ -9,6 +9,7 @@ mod commands;
 mod demo;
 mod hce_serve;
 mod output;
+mod remote;
 mod tap;
 mod world;
 
@@ -68,7 +69,7 @@ pub enum Command {
     EcashBalance(cards::CardArgs),
     /// Host card emulation: provision a token and limited-use keys for a binding.
     OpenHceCard(cards::CardArgs),
-    /// The mock POS terminal taps the phone (SE or HCE) and authorises the payment.
+    /// The mock POS terminal taps the phone (SE or HCE) or a PC/SC card; authorises the payment.
     Tap(tap::TapArgs),
     /// A load terminal loads e-cash onto the SE's card from the bound account (圈存).
     LoadEcash(tap::LoadArgs),
@@ -78,6 +79,15 @@ pub enum Command {
     /// The wallet's host card emulation.
     #[command(subcommand)]
     Hce(HceCommand),
+    /// The merchant side (payment content platform): create orders to pay remotely.
+    #[command(subcommand)]
+    Merchant(remote::MerchantCommand),
+    /// Register (or replace) the payment password of a binding (non-SE remote payment).
+    SetPassword(remote::SetPasswordArgs),
+    /// Pay a merchant order remotely: SE applet + PIN, or device key + password / SMS code.
+    PayRemote(remote::PayArgs),
+    /// The remote payments of this wallet, newest first.
+    History(remote::HistoryArgs),
     /// TEST ONLY: tap repeatedly, printing `atc <n> <decision>` as each tap finishes.
     #[command(hide = true)]
     TapLoop(commands::TapLoopArgs),

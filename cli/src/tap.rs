@@ -1,13 +1,18 @@
 //! `wallet tap`: the mock POS terminal taps the phone — the payment application in a simulated
-//! SE (SE mode) or the wallet's HCE responder — then authorises online through the acquirer, or
+//! SE (SE mode) or the wallet's HCE responder — or whatever card is in a PC/SC reader
+//! (`--via pcsc`, cargo feature `pcsc`), then authorises online through the acquirer, or
 //! approves offline with electronic cash. `wallet load-ecash`: a load terminal loads e-cash
 //! onto the SE's card from the bound account (圈存; HCE tokens hold no e-cash).
+//!
+//! With vsmartcard's virtual reader, one process plays the card (`wallet hce serve` or
+//! `wallet se serve`) and another the terminal (`wallet tap --via pcsc`); both use the same
+//! back end (`--backend URL`: two processes cannot share one embedded mock world).
 
 use crate::cards::{parse_yuan, yuan, SeChoice};
 use crate::output::{anyhow_like::Error, Output};
 use mock_backend::pos::{
-    AcquirerLink, CardIoError, ContactlessCard, Decision, ScriptResult, TapOutcome, Terminal,
-    TerminalConfig, TransactionType,
+    AcquirerLink, CardIoError, ContactlessCard, Decision, TapOutcome, Terminal, TerminalConfig,
+    TransactionType,
 };
 use mock_backend::se_sim::{SharedSe, SimulatedSeTransport};
 use serde_json::json;
@@ -23,7 +28,15 @@ pub enum Via {
     Se,
     /// Host card emulation by the wallet.
     Hce,
+    /// Whatever card is in a PC/SC reader (vsmartcard's virtual reader in tests); needs a
+    /// binary built with `--features pcsc`. The wallet's own data is not opened.
+    Pcsc,
 }
+
+/// What a binary built without the `pcsc` feature answers to `--via pcsc`.
+#[cfg(not(feature = "pcsc"))]
+const NO_PCSC: &str = "this wallet binary was built without PC/SC support: rebuild it with \
+    `cargo build -p wallet-cli --features pcsc` (needs libpcsclite-dev) to tap a card in a PC/SC reader";
 
 /// `wallet tap`.
 #[derive(Debug, clap::Args)]
@@ -31,9 +44,17 @@ pub struct TapArgs {
     /// Amount in yuan, e.g. 12.34.
     #[arg(long)]
     pub amount: String,
-    /// Answer with the SE's card or with HCE (default: SE if a card is open in one).
+    /// Answer with the SE's card or with HCE (default: SE if a card is open in one), or tap
+    /// the card in a PC/SC reader.
     #[arg(long, value_enum)]
     pub via: Option<Via>,
+    /// With `--via pcsc`: part of the reader's name, case-insensitive (default: the first
+    /// reader holding a card), e.g. "Virtual PCD".
+    #[arg(long)]
+    pub reader: Option<String>,
+    /// With `--via pcsc`: how long to wait for a card to be presented, in seconds.
+    #[arg(long, default_value_t = 5)]
+    pub wait: u64,
     /// With `--via se`: which SE (default: the first with an active card).
     #[arg(long, value_enum)]
     pub se: Option<SeChoice>,
@@ -84,7 +105,8 @@ pub fn terminal(url: &str) -> Result<Terminal, Error> {
     Ok(Terminal::new(TerminalConfig::default(), Some(link)))
 }
 
-/// Taps the phone once and reports the outcome.
+/// Taps the phone once (or, with `--via pcsc`, the card in a PC/SC reader) and reports the
+/// outcome.
 pub async fn tap(
     wallet: &Wallet,
     se: &SimulatedSeTransport,
@@ -99,7 +121,7 @@ pub async fn tap(
     let via = args
         .via
         .unwrap_or(if se_card.is_some() { Via::Se } else { Via::Hce });
-    let outcome = match via {
+    let (outcome, via_name) = match via {
         Via::Se => {
             let card = se_card.ok_or_else(|| {
                 Error::usage("no active card in a secure element: run `wallet open-card`")
@@ -118,7 +140,7 @@ pub async fn tap(
             if let Ok(mut card) = shared.lock() {
                 card.reset(); // the phone leaves the field
             }
-            outcome
+            (outcome, "secure element".to_owned())
         }
         Via::Hce => {
             let cards = wallet.hce_cards()?;
@@ -143,19 +165,69 @@ pub async fn tap(
                 )
                 .await;
             wallet.on_deactivated(DeactivationReason::LinkLoss);
-            outcome
+            (outcome, "HCE".to_owned())
         }
+        Via::Pcsc => tap_pcsc(terminal, args, amount).await?,
     };
+    report(outcome, &via_name, terminal, args, out).await
+}
+
+/// `wallet tap --via pcsc`: a terminal connected to the acquirer at `url` taps the card in a
+/// PC/SC reader (the phone's own data is not opened: another process may be serving it).
+pub async fn tap_reader(url: &str, args: &TapArgs, out: &mut Output) -> Result<(), Error> {
+    let amount = parse_yuan(&args.amount)?;
+    let mut terminal = terminal(url)?;
+    let (outcome, via_name) = tap_pcsc(&mut terminal, args, amount).await?;
+    report(outcome, &via_name, &mut terminal, args, out).await?;
+    Ok(())
+}
+
+/// Waits up to `--wait` seconds for a card in the reader, taps it, and disconnects.
+#[cfg(feature = "pcsc")]
+async fn tap_pcsc(
+    terminal: &mut Terminal,
+    args: &TapArgs,
+    amount: u64,
+) -> Result<(TapOutcome, String), Error> {
+    use mock_backend::pos::pcsc::PcscCard;
+    let reader = args.reader.clone();
+    let wait = std::time::Duration::from_secs(args.wait);
+    let mut card =
+        tokio::task::spawn_blocking(move || PcscCard::connect_within(reader.as_deref(), wait))
+            .await
+            .map_err(|e| Error::usage(e.to_string()))?
+            .map_err(|e| Error::usage(format!("the tap failed: {e}")))?;
+    let via_name = format!("PC/SC reader {}", card.reader());
+    let outcome = terminal
+        .tap(&mut card, amount, TransactionType::Purchase)
+        .await;
+    drop(card); // disconnect (the card is reset): it leaves the field
+    Ok((outcome, via_name))
+}
+
+/// Without the `pcsc` feature there is no PC/SC reader to tap.
+#[cfg(not(feature = "pcsc"))]
+async fn tap_pcsc(
+    _terminal: &mut Terminal,
+    _args: &TapArgs,
+    _amount: u64,
+) -> Result<(TapOutcome, String), Error> {
+    Err(Error::usage(NO_PCSC))
+}
+
+/// Writes the trace if asked, reports the decision, and uploads queued offline advices.
+async fn report(
+    outcome: TapOutcome,
+    via_name: &str,
+    terminal: &mut Terminal,
+    args: &TapArgs,
+    out: &mut Output,
+) -> Result<TapOutcome, Error> {
     if let Some(path) = &args.trace {
         std::fs::write(path, outcome.trace.to_text()).map_err(|e| {
             Error::usage(format!("cannot write the trace to {}: {e}", path.display()))
         })?;
     }
-    let via_name = if via == Via::Se {
-        "secure element"
-    } else {
-        "HCE"
-    };
     match &outcome.result {
         Ok(tx) => {
             let (step, decision) = match &tx.decision {
@@ -209,10 +281,18 @@ pub async fn load_ecash(
     args: &LoadArgs,
     out: &mut Output,
 ) -> Result<u64, Error> {
-    if args.via == Via::Hce {
-        return Err(Error::usage(
-            "HCE tokens hold no e-cash: load the card in a secure element (--via se)",
-        ));
+    match args.via {
+        Via::Se => {}
+        Via::Hce => {
+            return Err(Error::usage(
+                "HCE tokens hold no e-cash: load the card in a secure element (--via se)",
+            ))
+        }
+        Via::Pcsc => {
+            return Err(Error::usage(
+                "the load terminal reaches only the phone's SE: use --via se",
+            ))
+        }
     }
     let amount = parse_yuan(&args.amount)?;
     let card = wallet
@@ -241,6 +321,19 @@ pub async fn load_ecash(
         .ecash_load
         .as_ref()
         .ok_or_else(|| Error::usage("the terminal did not read the e-cash balance"))?;
+    let reversal = load.reversal.as_ref().map(|r| match &r.result {
+        Ok(answer) => format!(
+            "{:?}: {} (¥{} credited back, {})",
+            answer.status,
+            answer.message,
+            yuan(answer.amount_credited),
+            answer.reversal_id.as_deref().unwrap_or("-")
+        ),
+        Err(e) => format!(
+            "reversal not confirmed ({e}); resend it with idempotency key {}",
+            r.key.as_str()
+        ),
+    });
     let details = json!({
         "amount": yuan(amount),
         "card": tx.masked_pan,
@@ -248,9 +341,11 @@ pub async fn load_ecash(
         "old_balance": yuan(load.balance_before),
         "new_balance": load.balance_after.map(yuan),
         "script": format!("{:?}", load.script),
+        "reversal": reversal,
     });
-    match (&tx.decision, &load.script, load.balance_after) {
-        (Decision::ApprovedOnline, ScriptResult::Applied, Some(balance)) => {
+    match (&tx.decision, load.balance_after) {
+        // Applied, or its answer was lost but the card's balance shows it applied.
+        (Decision::ApprovedOnline, Some(balance)) => {
             out.ok(
                 &format!(
                     "load ¥{}: e-cash loaded (issuer script applied)",
@@ -260,9 +355,53 @@ pub async fn load_ecash(
             );
             Ok(balance)
         }
-        (decision, _, _) => Err(Error::usage(format!(
-            "the load of ¥{} failed: {decision:?}, script {:?}",
-            args.amount, load.script
+        (decision, _) => Err(Error::usage(format!(
+            "the load of ¥{} failed: {decision:?}, script {:?}{}",
+            args.amount,
+            load.script,
+            reversal
+                .map(|r| format!("; load reversed: {r}"))
+                .unwrap_or_default()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pcsc_args() -> TapArgs {
+        TapArgs {
+            amount: "12.34".into(),
+            via: Some(Via::Pcsc),
+            se: None,
+            trace: None,
+            reader: Some("no reader is named like this 7c1d".into()),
+            wait: 0,
+        }
+    }
+
+    /// The terminal never gets to the acquirer: the URL is not contacted.
+    #[cfg(not(feature = "pcsc"))]
+    #[tokio::test]
+    async fn without_the_feature_pcsc_is_a_usage_error() {
+        let mut out = Output::new(true);
+        let err = tap_reader("http://127.0.0.1:9", &pcsc_args(), &mut out)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "usage");
+        assert!(err.to_string().contains("built without PC/SC"), "{err}");
+    }
+
+    /// No such reader (or no PC/SC service at all): a usage error, not a panic.
+    #[cfg(feature = "pcsc")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unknown_reader_fails_the_tap_cleanly() {
+        let mut out = Output::new(true);
+        let err = tap_reader("http://127.0.0.1:9", &pcsc_args(), &mut out)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "usage");
+        assert!(err.to_string().starts_with("the tap failed: "), "{err}");
     }
 }

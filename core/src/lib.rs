@@ -15,6 +15,9 @@
 //! - [`hce`]: host card emulation — the token, its limited-use keys, the APDU responder for the
 //!   Android HostApduService, replenishment.
 //! - [`ota`]: air card opening — the GP SERAM local agent and its wire types.
+//! - [`remote`]: remote (in-app) payment — merchant orders, the signed payment message (SE applet
+//!   or device key + password / SMS code), idempotent submission, payment history.
+//! - [`signer`]: the platform signing seam for device keys ([`signer::Signer`]).
 //! - [`se`]: secure-element access modelled on OMAPI, the platform seam and the reader policy.
 //! - [`tsm`]: air card opening and the card life cycle through the TSM (orders + SERAM).
 //! - [`wallet`]: the facade the bindings expose.
@@ -28,7 +31,9 @@ pub mod crypto;
 pub mod gp;
 pub mod hce;
 pub mod ota;
+pub mod remote;
 pub mod se;
+pub mod signer;
 pub mod store;
 pub mod tsm;
 pub mod wallet;

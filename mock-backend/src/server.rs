@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::persist::StoreError;
 use crate::state::AppState;
-use crate::{acquirer, bank, clearing, hce, mtps, sms, tsm};
+use crate::{acquirer, bank, clearing, hce, merchant, mtps, rps, sms, tsm};
 use axum::extract::State;
 use axum::http::{Method, Uri};
 use axum::routing::{get, post};
@@ -162,6 +162,8 @@ pub fn router(state: AppState) -> Router {
         .merge(mtps::routes())
         .merge(acquirer::routes(&state))
         .merge(clearing::routes())
+        .merge(merchant::routes(&state))
+        .merge(rps::routes(&state))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

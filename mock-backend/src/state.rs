@@ -7,7 +7,9 @@ use crate::clock::Clock;
 use crate::hce::HceTokens;
 use crate::idempotency::Idempotency;
 use crate::issuer::Issuer;
+use crate::merchant::Platform;
 use crate::persist::{Store, StoreError};
+use crate::rps::Rps;
 use crate::sms::SmsChannel;
 use crate::tsm::Tsm;
 use std::path::Path;
@@ -31,6 +33,8 @@ struct WorldState {
     hce: HceTokens,
     issuer: Issuer,
     clearing: Clearing,
+    merchant: Platform,
+    rps: Rps,
 }
 
 impl AppState {
@@ -52,6 +56,8 @@ impl AppState {
             hce: HceTokens::open(&store)?,
             issuer: Issuer::open(&store)?,
             clearing: Clearing::open(&store)?,
+            merchant: Platform::open(&store)?,
+            rps: Rps::open(&store)?,
             store,
         };
         inner
@@ -106,5 +112,15 @@ impl AppState {
     /// The transfer clearing system.
     pub fn clearing(&self) -> &Clearing {
         &self.inner.clearing
+    }
+
+    /// The payment content platform (merchant orders).
+    pub fn merchant(&self) -> &Platform {
+        &self.inner.merchant
+    }
+
+    /// The remote payment system.
+    pub fn rps(&self) -> &Rps {
+        &self.inner.rps
     }
 }

@@ -4,83 +4,24 @@
 //! against the amounts of the test, the debit recorded once under the authorisation id.
 
 mod common;
+#[path = "support/ecash_card.rs"]
+mod ecash_card;
 
 use common::{ok_json, start, Harness, TestResult};
+use ecash_card::{card, LIMIT};
 use mock_backend::bank::test_cards;
 use mock_backend::pos::{
-    AcquirerLink, CardIoError, ContactlessCard, Decision, DeclineReason, ScriptResult, TapOutcome,
-    Terminal, TerminalConfig, Transaction,
+    AcquirerLink, Decision, DeclineReason, ScriptResult, TapOutcome, Terminal, TerminalConfig,
+    Transaction,
 };
 use wallet_core::apdu::StatusWord;
 use wallet_core::backend::api::acquiring::{
-    AuthorizationRequest, AuthorizationResponse, EcashLoadRequest, ResponseCode,
-    PATH_AUTHORIZATIONS,
+    AuthorizationRequest, AuthorizationResponse, EcashLoadRequest, ResponseCode, ReversalReason,
+    ReversalStatus, PATH_AUTHORIZATIONS,
 };
-use wallet_core::backend::api::AccountKind;
-use wallet_core::card::test_issuer::{issue_test_card, test_issuer_master_keys};
-use wallet_core::card::{
-    CardApplication, CardContext, CardCounters, CardCrypto, CardPersonalization, ECashParams,
-    MemoryCounterStore,
-};
+use wallet_core::card::CardCrypto;
 
 const PROFILES: [CardCrypto; 2] = [CardCrypto::Tdes, CardCrypto::Sm4];
-const LIMIT: u64 = 100_000;
-
-/// A test card application in the field; `tamper` flips the last bit of any PUT DATA command
-/// on its way to the card (the last MAC byte).
-struct Card {
-    app: CardApplication,
-    store: MemoryCounterStore,
-    tamper: bool,
-}
-
-impl ContactlessCard for Card {
-    fn transceive(&mut self, c_apdu: &[u8]) -> Result<Vec<u8>, CardIoError> {
-        let mut command = c_apdu.to_vec();
-        if self.tamper && command.get(1) == Some(&0xDA) {
-            if let Some(last) = command.last_mut() {
-                *last ^= 0x01;
-            }
-        }
-        Ok(self
-            .app
-            .process(&command, &mut CardContext::new(&mut self.store)))
-    }
-}
-
-impl Card {
-    fn balance(&self) -> Option<u64> {
-        self.app.counters().ecash_balance
-    }
-}
-
-fn card(crypto: CardCrypto, balance: u64) -> Card {
-    let pan = test_cards::DEBIT.pan;
-    let perso = CardPersonalization {
-        account_kind: AccountKind::Debit,
-        pan: pan.into(),
-        pan_sequence: 1,
-        expiry: "301231".into(),
-        crypto,
-        currency: 156,
-        country: 156,
-        keys: test_issuer_master_keys()
-            .derive_card_keys(crypto, pan, 1)
-            .expect("keys"),
-        ecash: Some(ECashParams {
-            balance,
-            balance_limit: LIMIT,
-            single_transaction_limit: 50_000,
-        }),
-    };
-    let profile = issue_test_card(perso).expect("test card");
-    let counters = CardCounters::initial(&profile.perso);
-    Card {
-        app: CardApplication::new(profile, counters).expect("card application"),
-        store: MemoryCounterStore::default(),
-        tamper: false,
-    }
-}
 
 fn terminal(h: &Harness) -> Terminal {
     Terminal::new(
@@ -178,6 +119,13 @@ async fn tampered_script_is_refused_by_the_card() -> TestResult {
         assert_eq!(load.script, ScriptResult::Rejected(StatusWord(0x6988)));
         assert_eq!(load.balance_after, Some(8_766));
         assert_eq!(card.balance(), Some(8_766));
+        // The terminal reversed the authorisation: the account is whole again.
+        let reversal = load.reversal.as_ref().expect("a reversal was sent");
+        assert_eq!(reversal.request.reason, ReversalReason::ScriptRejected);
+        let answer = reversal.result.as_ref().expect("the reversal got through");
+        assert_eq!(answer.status, ReversalStatus::Reversed, "{answer:?}");
+        assert_eq!(answer.amount_credited, 5_000);
+        assert_eq!(account_balance(&h), test_cards::DEBIT.balance_fen);
     }
     Ok(())
 }

@@ -8,6 +8,8 @@
 mod common;
 #[path = "tsm/payment.rs"]
 mod payment;
+#[path = "tsm/se_payment_key.rs"]
+mod se_payment_key;
 #[path = "tsm/terminal.rs"]
 mod terminal;
 

@@ -4,6 +4,7 @@ use super::validate::ValidationError;
 use crate::backend::api::codes;
 use crate::backend::BackendError;
 use crate::crypto::CryptoError;
+use crate::signer::SignerError;
 use crate::store::StoreError;
 
 /// A binding operation failed. Each variant is something the app can act on.
@@ -54,6 +55,9 @@ pub enum BindingError {
     /// A cryptographic operation failed.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    /// The platform signer holding the device key failed (or wants the user to authenticate).
+    #[error(transparent)]
+    Signer(#[from] SignerError),
 }
 
 impl From<BackendError> for BindingError {

@@ -85,7 +85,8 @@ impl From<&BindingRecord> for Binding {
 pub(crate) const NS_PENDING: &str = "binding.pending";
 /// Store namespace of [`BindingEntry`]s, keyed by binding id.
 pub(crate) const NS_BINDINGS: &str = "binding.bindings";
-/// Store namespace of [`DeviceKeyRecord`]s, keyed by binding id.
+/// Store namespace of legacy [`DeviceKeyRecord`]s (software keys of bindings made before the
+/// [`crate::signer::Signer`] seam), keyed by binding id.
 pub(crate) const NS_DEVICE_KEYS: &str = "binding.device_keys";
 
 /// A pending binding as stored, with what makes confirm repeatable.
@@ -93,8 +94,14 @@ pub(crate) const NS_DEVICE_KEYS: &str = "binding.device_keys";
 pub(crate) struct PendingRecord {
     /// What the app sees.
     pub pending: PendingBinding,
-    /// Device key generated for this binding (PKCS#8, hex); created before the first confirm.
+    /// Legacy: a software device key (PKCS#8, hex) created by older versions before the first
+    /// confirm. New pending bindings keep their key in the [`crate::signer::Signer`] instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_key_pkcs8: Option<Zeroizing<String>>,
+    /// Alias of the device key in the [`crate::signer::Signer`], created before the first
+    /// confirm (`device/{session_id}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_key_alias: Option<String>,
 }
 
 /// A binding as stored: what the app sees plus the account token.
@@ -104,6 +111,10 @@ pub(crate) struct BindingEntry {
     pub binding: Binding,
     /// The bank's token for the account (stands for the PAN in later requests).
     pub account_token: Zeroizing<String>,
+    /// Alias of the binding's device key in the [`crate::signer::Signer`]. `None` for bindings
+    /// made by older versions, whose software key is under [`NS_DEVICE_KEYS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_key_alias: Option<String>,
 }
 
 /// The device private key of one binding (PKCS#8, hex), sealed by the store.

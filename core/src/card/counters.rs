@@ -4,6 +4,12 @@
 //! HCE implements [`CardCounterStore`] with the store's durable update, the SE simulator with its
 //! own save. The application hands over the *next* counters and computes nothing until the store
 //! answers `Ok`; on `Err` it answers `6581` (memory failure) and keeps the previous counters.
+//!
+//! The PIN try counter of the remote-payment PIN (see [`super::signing`]) goes through the same
+//! store ([`CardCounterStore::persist_pin_tries`]): a wrong PIN is counted durably before the
+//! card answers. It is a separate value rather than a field of [`CardCounters`] so that hosts
+//! without a PIN (HCE) keep their counters unchanged; a host with a PIN saves it beside them
+//! (the SE simulator: `pin_tries_left` in the applet's state, absent in older state files).
 
 use super::perso::CardPersonalization;
 
@@ -41,6 +47,16 @@ pub trait CardCounterStore {
     /// Makes `counters` durable (all fields at once) and returns only when they would survive a
     /// crash or power loss. An `Err` means nothing was written.
     fn persist(&mut self, counters: &CardCounters) -> Result<(), CounterStoreError>;
+
+    /// Makes the PIN try counter (tries left) durable, with the same guarantee as
+    /// [`persist`](Self::persist). The default refuses: a host that personalises no PIN never
+    /// has to keep one.
+    fn persist_pin_tries(&mut self, tries_left: u8) -> Result<(), CounterStoreError> {
+        let _ = tries_left;
+        Err(CounterStoreError(
+            "this card keeps no PIN try counter".into(),
+        ))
+    }
 }
 
 /// Any `FnMut(&CardCounters) -> Result<(), CounterStoreError>` is a store (a callback).
@@ -62,6 +78,8 @@ pub struct MemoryCounterStore {
     pub writes: usize,
     /// When set, every write fails (and changes nothing).
     pub fail: bool,
+    /// The PIN try counter last persisted.
+    pub pin_tries_left: Option<u8>,
 }
 
 impl CardCounterStore for MemoryCounterStore {
@@ -70,6 +88,15 @@ impl CardCounterStore for MemoryCounterStore {
             return Err(CounterStoreError("simulated failure".into()));
         }
         self.last = Some(*counters);
+        self.writes += 1;
+        Ok(())
+    }
+
+    fn persist_pin_tries(&mut self, tries_left: u8) -> Result<(), CounterStoreError> {
+        if self.fail {
+            return Err(CounterStoreError("simulated failure".into()));
+        }
+        self.pin_tries_left = Some(tries_left);
         self.writes += 1;
         Ok(())
     }
@@ -124,6 +151,10 @@ mod tests {
         store.fail = true;
         assert!(store.persist(&CardCounters { atc: 4, ..c }).is_err());
         assert_eq!((store.last, store.writes), (Some(c), 1));
+        assert!(store.persist_pin_tries(2).is_err());
+        store.fail = false;
+        store.persist_pin_tries(2).unwrap();
+        assert_eq!((store.pin_tries_left, store.writes), (Some(2), 2));
 
         let mut seen = Vec::new();
         let mut closure = |c: &CardCounters| {
@@ -133,6 +164,8 @@ mod tests {
         let ctx = CardContext::new(&mut closure).with_consumer_device_cvm(true);
         ctx.counters.persist(&c).unwrap();
         assert!(format!("{ctx:?}").contains("consumer_device_cvm: true"));
+        // A closure store keeps no PIN try counter.
+        assert!(ctx.counters.persist_pin_tries(3).is_err());
         assert_eq!(seen, vec![3]);
     }
 }

@@ -10,7 +10,9 @@
 //! - [`counters`]: the durable ATC / e-cash balance and the store seam the application writes
 //!   them through before any cryptogram leaves.
 //! - [`app`]: [`CardApplication`], the APDU state machine (PPSE, SELECT, GPO, READ RECORD,
-//!   GET DATA, EXTERNAL AUTHENTICATE, PUT DATA).
+//!   GET DATA, EXTERNAL AUTHENTICATE, PUT DATA, VERIFY, PSO COMPUTE DIGITAL SIGNATURE).
+//! - [`signing`]: the remote-payment PIN (DGI `8002`) and the signing key the card generates
+//!   (DGI `8003`), used by VERIFY and PERFORM SECURITY OPERATION.
 //! - [`test_issuer`]: the public test issuer master keys and test CA.
 
 pub mod aids;
@@ -20,6 +22,7 @@ pub mod counters;
 pub mod keys;
 pub mod perso;
 pub mod profile;
+pub mod signing;
 pub mod test_issuer;
 
 pub use app::{ApplicationKind, CardApplication, CardError, DirectoryEntry};

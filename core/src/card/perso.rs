@@ -13,11 +13,14 @@
 //! | `0102` | record SFI 1 / record 2 (with fDDA): `70 { 8F CA public key index, 90 issuer public key certificate, 9F4A 82 }` | clear |
 //! | `0103` | record SFI 1 / record 3 (with fDDA): `70 { 9F46 ICC public key certificate }` | clear |
 //! | `8001` | ICC SM2 private key for fDDA (32 bytes; with `0102` and `0103`) | encrypted under the DEK |
+//! | `8002` | remote-payment PIN: ISO 9564 format 2 PIN block (8 bytes) ‖ `FF` × 8 ([`super::signing::PinBlock`]) | encrypted under the DEK |
+//! | `8003` | remote-payment signing private key (`01 ‖ PKCS#8` P-256 for 3DES, `02 ‖ scalar` SM2 for SM4), generated **on the card** when `8002` is personalised | never sent: applet-internal |
 //!
 //! [`CardPersonalization::to_dgis`] gives the first four DGIs in this order;
 //! [`CardPersonalization::from_dgis`] accepts them in any order and refuses a set without `0101`,
 //! `9102` or `8000`. The last four belong to [`super::profile::CardProfile`] (certificate formats
-//! in [`super::certs`]); without them the card answers online only.
+//! in [`super::certs`]); without them the card answers online only. `8002` and `8003` belong to
+//! [`super::signing::CardSigning`]: without them the card signs nothing (`6A88`).
 
 use crate::apdu::{Tag, TlvNode};
 use crate::backend::api::AccountKind;

@@ -148,7 +148,6 @@ impl HceManager {
         let pending = match store.get::<PendingOpen>(NS_PENDING_OPEN, binding_id)? {
             Some(pending) => pending,
             None => {
-                let device_key = self.inner.binder.device_key(binding_id)?;
                 let mut request = HceCardRequest {
                     binding_id: binding_id.to_owned(),
                     keys: self.batch_size(),
@@ -156,7 +155,11 @@ impl HceManager {
                     nonce: random::hex_id(16)?,
                     signature: String::new(),
                 };
-                request.signature = hex::encode(device_key.sign(&request.signing_message())?);
+                request.signature = hex::encode(
+                    self.inner
+                        .binder
+                        .sign(binding_id, &request.signing_message())?,
+                );
                 let pending = PendingOpen {
                     idempotency_key: IdempotencyKey::generate()?,
                     request,
@@ -341,7 +344,6 @@ impl HceManager {
                 if state.transactions_left(self.now()) >= self.inner.config.replenish_below {
                     return self.info(&record);
                 }
-                let device_key = self.inner.binder.device_key(binding_id)?;
                 let mut request = KeyBatchRequest {
                     binding_id: binding_id.to_owned(),
                     keys: self.batch_size(),
@@ -349,8 +351,11 @@ impl HceManager {
                     nonce: random::hex_id(16)?,
                     signature: String::new(),
                 };
-                request.signature =
-                    hex::encode(device_key.sign(&request.signing_message(&record.token_id))?);
+                request.signature = hex::encode(
+                    self.inner
+                        .binder
+                        .sign(binding_id, &request.signing_message(&record.token_id))?,
+                );
                 let pending = PendingBatch {
                     idempotency_key: IdempotencyKey::generate()?,
                     request,

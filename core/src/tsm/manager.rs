@@ -67,7 +67,7 @@ impl CardManager {
         initial_ecash_load: u64,
         listener: Option<Arc<dyn OtaListener>>,
     ) -> Result<SeCard, CardError> {
-        self.binder.device_key(binding_id)?; // the binding exists here
+        self.binder.public_key(binding_id)?; // the binding and its device key exist here
         let se = self.se.clone();
         let reader = blocking(move || match se.route(preferred)? {
             SeRoute::Se(reader) => Ok(reader),
@@ -230,7 +230,6 @@ impl CardManager {
         listener: Option<Arc<dyn OtaListener>>,
         on_accepted: impl FnOnce() -> Result<(), CardError>,
     ) -> Result<(OrderStatus, OtaOutcome), CardError> {
-        let device_key = self.binder.device_key(binding_id)?;
         let mut request = CardOrderRequest {
             binding_id: binding_id.to_owned(),
             operation,
@@ -240,7 +239,7 @@ impl CardManager {
             nonce: random::hex_id(16)?,
             signature: String::new(),
         };
-        request.signature = hex::encode(device_key.sign(&request.signing_message())?);
+        request.signature = hex::encode(self.binder.sign(binding_id, &request.signing_message())?);
         let accepted: OrderAccepted = self
             .client
             .post(PATH_TSM_ORDERS, &request, &IdempotencyKey::generate()?)

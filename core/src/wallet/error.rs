@@ -4,6 +4,7 @@ use crate::backend::BackendError;
 use crate::binding::BindingError;
 use crate::crypto::CryptoError;
 use crate::hce::HceError;
+use crate::remote::RemotePayError;
 use crate::store::{KeyStoreError, StoreError};
 use crate::tsm::CardError;
 
@@ -19,6 +20,9 @@ pub enum WalletError {
     /// Host card emulation failed.
     #[error(transparent)]
     Hce(#[from] HceError),
+    /// A remote payment operation failed.
+    #[error(transparent)]
+    RemotePay(#[from] RemotePayError),
     /// The store failed (corrupt, newer version, tampered, I/O).
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -10,7 +10,9 @@ use crate::backend::{BackendClient, ClientConfig};
 use crate::binding::{Binder, Binding, BindingRequest, PendingBinding};
 use crate::hce::{DeactivationReason, HceCardInfo, HceConfig, HceManager};
 use crate::ota::OtaListener;
+use crate::remote::{Order, PasswordStatus, PayAuth, RemotePayer, RemotePayment, SmsChallenge};
 use crate::se::{ReaderKind, SeService, SeTransport};
+use crate::signer::{Signer, SoftwareSigner};
 use crate::store::{KeyStore, SoftwareKeyStore, Store};
 use crate::tsm::{CardError, CardManager, SeCard};
 use std::path::PathBuf;
@@ -57,14 +59,28 @@ pub struct Wallet {
     binder: Binder,
     cards: Option<CardManager>,
     hce: HceManager,
+    remote: RemotePayer,
 }
 
 impl Wallet {
     /// Opens (or creates) the wallet in `config.data_dir`. `key_store` wraps the store's data key;
-    /// `None` uses the headless [`SoftwareKeyStore`] (a key file in the data directory).
+    /// `None` uses the headless [`SoftwareKeyStore`] (a key file in the data directory). Device
+    /// keys are software keys sealed in the store ([`SoftwareSigner`]); see
+    /// [`Wallet::open_with_signer`] for a platform signer.
     pub fn open(
         config: WalletConfig,
         key_store: Option<Arc<dyn KeyStore>>,
+    ) -> Result<Self, WalletError> {
+        Self::open_with_signer(config, key_store, None)
+    }
+
+    /// Like [`Wallet::open`], with the device keys of new bindings created and used through
+    /// `signer` (Android Keystore, iOS Secure Enclave); `None` uses the [`SoftwareSigner`].
+    /// Bindings made earlier keep signing with the key they were made with.
+    pub fn open_with_signer(
+        config: WalletConfig,
+        key_store: Option<Arc<dyn KeyStore>>,
+        signer: Option<Arc<dyn Signer>>,
     ) -> Result<Self, WalletError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| WalletError::Config(format!("cannot create the data directory: {e}")))?;
@@ -87,7 +103,12 @@ impl Wallet {
                 id
             }
         };
-        let binder = Binder::new(store.clone(), client.clone(), device_id.clone());
+        let signer: Arc<dyn Signer> = match signer {
+            Some(signer) => signer,
+            None => Arc::new(SoftwareSigner::new(store.clone())),
+        };
+        let binder = Binder::new(store.clone(), client.clone(), device_id.clone(), signer);
+        let remote = RemotePayer::new(store.clone(), client.clone(), binder.clone());
         let hce = HceManager::new(
             store.clone(),
             client.clone(),
@@ -101,23 +122,29 @@ impl Wallet {
             binder,
             cards: None,
             hce,
+            remote,
         })
     }
 
     /// Gives the wallet access to the device's secure elements (OMAPI on Android, the SE
     /// simulator headless). Without it, card operations answer [`CardError::NoSecureElement`].
+    /// SE-mode remote payments use the same secure elements.
     pub fn with_secure_elements(mut self, transport: Arc<dyn SeTransport>) -> Self {
-        self.cards = Some(CardManager::new(
+        let se = SeService::new(transport);
+        let cards = CardManager::new(
             self.store.clone(),
             self.client.clone(),
             self.binder.clone(),
-            SeService::new(transport),
-        ));
+            se.clone(),
+        );
+        self.remote = self.remote.with_secure_elements(cards.clone(), se);
+        self.cards = Some(cards);
         self
     }
 
     /// Replaces the card manager's SERAM agent settings (tests shorten polling delays).
     pub fn with_ota_config(mut self, config: crate::ota::AgentConfig) -> Self {
+        // (The remote payer reads only the card records, which the agent settings do not touch.)
         self.cards = self.cards.map(|cards| cards.with_agent_config(config));
         self
     }
@@ -261,5 +288,63 @@ impl Wallet {
     /// transactions than the configured threshold); otherwise sends nothing. Idempotent.
     pub async fn replenish_keys(&self, binding_id: &str) -> Result<HceCardInfo, WalletError> {
         Ok(self.hce.replenish(binding_id).await?)
+    }
+
+    /// Remote payment: reads an order from the payment content platform.
+    pub async fn fetch_order(&self, order_id: &str) -> Result<Order, WalletError> {
+        Ok(self.remote.fetch_order(order_id).await?)
+    }
+
+    /// Remote payment: registers (or replaces, lifting a lock-out) the 6-digit payment password
+    /// of `binding_id`. Only a PBKDF2 verifier leaves the phone, signed by the device key;
+    /// nothing is stored locally.
+    pub async fn set_payment_password(
+        &self,
+        binding_id: &str,
+        password: &str,
+    ) -> Result<PasswordStatus, WalletError> {
+        Ok(self
+            .remote
+            .set_payment_password(binding_id, password)
+            .await?)
+    }
+
+    /// Remote payment: has the RPS send a one-time code for `order_id` to the phone on file of
+    /// `binding_id`; pay with [`PayAuth::Sms`].
+    pub async fn request_payment_sms(
+        &self,
+        binding_id: &str,
+        order_id: &str,
+    ) -> Result<SmsChallenge, WalletError> {
+        Ok(self
+            .remote
+            .request_payment_sms(binding_id, order_id)
+            .await?)
+    }
+
+    /// Remote payment: pays `order_id` from `binding_id` (SE applet + PIN, or device key +
+    /// password / SMS code). Safe to repeat after a lost answer: the stored submission is
+    /// re-sent unchanged and the order is paid at most once.
+    pub async fn pay_order(
+        &self,
+        binding_id: &str,
+        order_id: &str,
+        auth: PayAuth,
+    ) -> Result<RemotePayment, WalletError> {
+        Ok(self.remote.pay_order(binding_id, order_id, auth).await?)
+    }
+
+    /// Remote payment: the local payment history, newest first.
+    pub fn payment_history(&self) -> Result<Vec<RemotePayment>, WalletError> {
+        Ok(self.remote.payment_history()?)
+    }
+
+    /// Remote payment: merges the RPS's payments of `binding_id` into the local history and
+    /// returns the whole local history, newest first.
+    pub async fn sync_payment_history(
+        &self,
+        binding_id: &str,
+    ) -> Result<Vec<RemotePayment>, WalletError> {
+        Ok(self.remote.sync_payment_history(binding_id).await?)
     }
 }

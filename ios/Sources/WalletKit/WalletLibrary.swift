@@ -104,7 +104,7 @@ extension WalletFfiError {
         case let .Config(code, _), let .InvalidInput(code, _), let .CardRejected(code, _),
             let .WrongCode(code, _, _), let .CodeUnusable(code, _), let .NotFound(code, _),
             let .Network(code, _), let .Backend(code, _), let .Card(code, _),
-            let .Storage(code, _), let .KeyStore(code, _):
+            let .Storage(code, _), let .KeyStore(code, _), let .Payment(code, _), let .Signer(code, _):
             return code
         }
     }

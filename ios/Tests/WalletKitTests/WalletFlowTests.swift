@@ -207,7 +207,7 @@ private extension WalletFfiError {
         switch self {
         case let .Config(_, m), let .InvalidInput(_, m), let .CardRejected(_, m), let .WrongCode(_, m, _),
             let .CodeUnusable(_, m), let .NotFound(_, m), let .Network(_, m), let .Backend(_, m),
-            let .Card(_, m), let .Storage(_, m), let .KeyStore(_, m):
+            let .Card(_, m), let .Storage(_, m), let .KeyStore(_, m), let .Payment(_, m), let .Signer(_, m):
             return m
         }
     }

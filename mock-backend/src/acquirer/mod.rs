@@ -6,11 +6,14 @@
 //! or digits, merchant id 15, terminal type one hex byte, every card data field well formed, see
 //! [`IccTransaction::validate`]) → `400 BAD_REQUEST`; the merchant is one of
 //! [`merchants::ALL`] → else answer `03`. Declines are answers (`200`, `approved: false`); the
-//! idempotency key makes a retried request answer the first answer.
+//! idempotency key makes a retried request answer the first answer. Reversals of approved
+//! authorisations: [`reversal`].
 
 pub mod merchants;
+pub mod reversal;
 mod routes;
 
+pub use reversal::reverse;
 pub use routes::routes;
 
 use crate::clearing::{ClearingChannel, Institution};
@@ -24,13 +27,8 @@ use wallet_core::backend::api::acquiring::{
 use wallet_core::backend::api::clearing::ClearingEntry;
 use wallet_core::crypto::random;
 
-/// Checks the fields every acquiring request shares.
-fn validate(
-    terminal_id: &str,
-    merchant_id: &str,
-    terminal_type: &str,
-    txn: &IccTransaction,
-) -> Result<(), ApiError> {
+/// Checks the terminal and merchant identifiers' shape.
+fn validate_acceptor(terminal_id: &str, merchant_id: &str) -> Result<(), ApiError> {
     let alnum =
         |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_alphanumeric());
     if !alnum(terminal_id, 8) {
@@ -43,6 +41,17 @@ fn validate(
             "merchant_id must be 15 letters or digits".into(),
         ));
     }
+    Ok(())
+}
+
+/// Checks the fields every card-data request shares.
+fn validate(
+    terminal_id: &str,
+    merchant_id: &str,
+    terminal_type: &str,
+    txn: &IccTransaction,
+) -> Result<(), ApiError> {
+    validate_acceptor(terminal_id, merchant_id)?;
     if terminal_type.len() != 2 || !terminal_type.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::BadRequest(
             "terminal_type must be one hex byte".into(),

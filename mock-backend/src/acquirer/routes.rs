@@ -10,7 +10,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use wallet_core::backend::api::acquiring::{
     AuthorizationRequest, AuthorizationResponse, OfflineAdviceRequest, OfflineAdviceResponse,
-    PATH_AUTHORIZATIONS, PATH_OFFLINE_ADVICES,
+    ReversalRequest, ReversalResponse, PATH_AUTHORIZATIONS, PATH_OFFLINE_ADVICES, PATH_REVERSALS,
 };
 
 /// The acquirer's routes, with idempotency keys enforced.
@@ -18,6 +18,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(PATH_AUTHORIZATIONS, post(authorize))
         .route(PATH_OFFLINE_ADVICES, post(offline_advice))
+        .route(PATH_REVERSALS, post(reverse))
         .route_layer(from_fn_with_state(
             state.idempotency().clone(),
             idempotency::enforce,
@@ -40,4 +41,13 @@ async fn offline_advice(
 ) -> Result<Json<OfflineAdviceResponse>, ApiError> {
     let now = state.clock().now();
     super::offline_advice(&state, &request, now).map(Json)
+}
+
+/// `POST /acquirer/v1/reversals`
+async fn reverse(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<ReversalRequest>,
+) -> Result<Json<ReversalResponse>, ApiError> {
+    let now = state.clock().now();
+    super::reverse(&state, &request, now).map(Json)
 }

@@ -7,6 +7,12 @@
 //! update; the same reference again answers the first debit without charging twice; the same
 //! reference with another account or amount is refused. Credit accounts are debited from their
 //! available credit. Blocked accounts cannot be debited.
+//!
+//! [`Bank::reverse_debit`] credits a debit back, keyed by the debit's reference, exactly once:
+//! the reversal is written into the debit's ledger entry (then the balance), so reversing again
+//! answers the first reversal ([`Reversed::AlreadyReversed`]) without crediting twice, and a
+//! debit that was reversed is never charged again under its reference. A reversal credits even
+//! a blocked account (the money was the cardholder's).
 
 use super::test_cards::AccountStatus;
 use super::Bank;
@@ -25,6 +31,41 @@ pub struct Debit {
     pub amount: u64,
     /// The account's balance right after this debit, fen.
     pub balance_after: i64,
+    /// The reversal that credited this debit back, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reversal: Option<DebitReversal>,
+}
+
+/// The credit that undid a debit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DebitReversal {
+    /// The caller's reference of the reversal.
+    pub reference: String,
+    /// The account's balance right after the credit, fen.
+    pub balance_after: i64,
+}
+
+/// The answer of [`Bank::reverse_debit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reversed {
+    /// Credited back now.
+    Now(DebitReversal),
+    /// Credited back before (by the reversal in it): nothing more happened.
+    AlreadyReversed(DebitReversal),
+}
+
+/// A reversal was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ReverseError {
+    /// No debit under this reference.
+    #[error("no debit with this reference")]
+    UnknownDebit,
+    /// The debited account no longer exists.
+    #[error("the debited account no longer exists")]
+    UnknownAccount,
+    /// The bank's state could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// A debit was refused.
@@ -72,11 +113,45 @@ impl Bank {
             pan: pan.to_owned(),
             amount,
             balance_after: account.balance_fen,
+            reversal: None,
         };
         // Ledger first: a crash between the writes loses the debit rather than charging twice.
         self.debits.put(reference, &debit)?;
         self.accounts.put(pan, &account)?;
         Ok(debit)
+    }
+
+    /// Credits back the debit recorded under `debit_reference`, once; `reference` names the
+    /// reversal (see the [module](self)).
+    pub fn reverse_debit(
+        &self,
+        debit_reference: &str,
+        reference: &str,
+    ) -> Result<Reversed, ReverseError> {
+        let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut debit = self
+            .debits
+            .get(debit_reference)?
+            .ok_or(ReverseError::UnknownDebit)?;
+        if let Some(done) = debit.reversal {
+            return Ok(Reversed::AlreadyReversed(done));
+        }
+        let mut account = self
+            .accounts
+            .get(&debit.pan)?
+            .ok_or(ReverseError::UnknownAccount)?;
+        // The amount fitted an i64 when it was debited.
+        let signed = i64::try_from(debit.amount).unwrap_or(i64::MAX);
+        account.balance_fen = account.balance_fen.saturating_add(signed);
+        let reversal = DebitReversal {
+            reference: reference.to_owned(),
+            balance_after: account.balance_fen,
+        };
+        debit.reversal = Some(reversal.clone());
+        // Ledger first: a crash between the writes loses the credit rather than crediting twice.
+        self.debits.put(debit_reference, &debit)?;
+        self.accounts.put(&debit.pan, &account)?;
+        Ok(Reversed::Now(reversal))
     }
 
     /// The debit recorded under `reference`, if any.
@@ -122,6 +197,36 @@ mod tests {
             Err(DebitError::UnknownAccount)
         ));
         assert_eq!(bank.debit_of("auth-2")?, None);
+        Ok(())
+    }
+
+    #[test]
+    fn reversals_credit_back_once() -> Result<(), Box<dyn std::error::Error>> {
+        let store = Store::open(None)?;
+        let bank = Bank::open(&store)?;
+        let balance = |bank: &Bank| bank.account(DEBIT.pan).map(|a| a.map(|a| a.balance_fen));
+        bank.debit(DEBIT.pan, 5_000, "auth-1")?;
+        bank.debit(DEBIT.pan, 700, "auth-2")?;
+        assert_eq!(balance(&bank)?, Some(1_234_567 - 5_700));
+        let Reversed::Now(first) = bank.reverse_debit("auth-1", "rev-1")? else {
+            panic!("first reversal");
+        };
+        assert_eq!(first.balance_after, 1_234_567 - 700);
+        assert_eq!(balance(&bank)?, Some(1_234_567 - 700));
+        // Again, under any reference: the first reversal, no second credit.
+        assert_eq!(
+            bank.reverse_debit("auth-1", "rev-other")?,
+            Reversed::AlreadyReversed(first.clone())
+        );
+        assert_eq!(balance(&bank)?, Some(1_234_567 - 700));
+        // The reversed debit is not charged again under its reference.
+        let again = bank.debit(DEBIT.pan, 5_000, "auth-1")?;
+        assert_eq!(again.reversal, Some(first));
+        assert_eq!(balance(&bank)?, Some(1_234_567 - 700));
+        assert!(matches!(
+            bank.reverse_debit("auth-9", "rev-9"),
+            Err(ReverseError::UnknownDebit)
+        ));
         Ok(())
     }
 }

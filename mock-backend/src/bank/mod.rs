@@ -67,6 +67,34 @@ struct StoredBinding {
     device_public_key: String,
 }
 
+/// A binding with its account and registered device key ([`Bank::binding_account`]).
+#[derive(Clone)]
+pub struct BoundAccount {
+    /// The bank's public record (status, masked PAN, issuer).
+    pub record: BindingRecord,
+    /// The registered device public key (SEC1 uncompressed P-256 point).
+    pub device_public_key: Vec<u8>,
+    /// The account (PAN, phone on file, balance, issuer).
+    pub account: Account,
+}
+
+impl BoundAccount {
+    /// Whether the binding is active.
+    pub fn is_active(&self) -> bool {
+        self.record.status == BindingStatus::Active
+    }
+}
+
+impl std::fmt::Debug for BoundAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundAccount")
+            .field("binding_id", &self.record.binding_id)
+            .field("masked_pan", &self.record.masked_pan)
+            .field("status", &self.record.status)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The bank's state and rules.
 #[derive(Debug)]
 pub struct Bank {
@@ -276,6 +304,26 @@ impl Bank {
         Ok(stored.record)
     }
 
+    /// The binding `binding_id` with what another entity of the mock world needs to act for it
+    /// (the remote payment system): its account and registered device key, whatever its status.
+    /// `None` if unknown.
+    pub fn binding_account(&self, binding_id: &str) -> Result<Option<BoundAccount>, ApiError> {
+        let Some(stored) = self.bindings.get(binding_id)? else {
+            return Ok(None);
+        };
+        let device_public_key = hex::decode(&stored.device_public_key)
+            .map_err(|_| ApiError::Internal("stored device key is not hex".into()))?;
+        let account = self
+            .accounts
+            .get(&stored.pan)?
+            .ok_or_else(|| ApiError::Internal("account of a binding vanished".into()))?;
+        Ok(Some(BoundAccount {
+            record: stored.record,
+            device_public_key,
+            account,
+        }))
+    }
+
     fn stored_binding(&self, binding_id: &str) -> Result<StoredBinding, ApiError> {
         self.bindings
             .get(binding_id)?
@@ -295,4 +343,56 @@ fn required<'a>(field: &str, value: &'a str) -> Result<&'a str, ApiError> {
         )));
     }
     Ok(trimmed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wallet_core::crypto::ecdsa::P256SigningKey;
+
+    #[test]
+    fn binding_account_answers_the_account_and_the_device_key(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let store = Store::open(None)?;
+        let (bank, sms) = (Bank::open(&store)?, SmsChannel::open(&store)?);
+        assert!(bank.binding_account("nope")?.is_none());
+        let card = test_cards::DEBIT;
+        let begun = bank.begin(
+            &BeginBindingRequest {
+                pan: card.pan.into(),
+                holder_name: card.holder_name.into(),
+                id_number: card.id_number.into(),
+                phone: card.phone.into(),
+                device_id: "d1".into(),
+            },
+            &sms,
+            100,
+        )?;
+        let code = sms.outbox(card.phone)?.pop().ok_or("no code")?.code;
+        let key = P256SigningKey::generate()?;
+        let record = bank.confirm(
+            &ConfirmBindingRequest {
+                binding_session_id: begun.binding_session_id,
+                otp: code,
+                device_public_key: hex::encode(key.public_key_sec1()),
+                device_id: "d1".into(),
+            },
+            &sms,
+            101,
+        )?;
+        let bound = bank
+            .binding_account(&record.binding_id)?
+            .ok_or("binding not found")?;
+        assert!(bound.is_active());
+        assert_eq!(bound.device_public_key, key.public_key_sec1());
+        assert_eq!(
+            (bound.account.pan.as_str(), bound.account.phone.as_str()),
+            (card.pan, card.phone)
+        );
+        assert!(
+            !format!("{bound:?}").contains(card.pan),
+            "Debug must not show the PAN"
+        );
+        Ok(())
+    }
 }

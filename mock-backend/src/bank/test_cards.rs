@@ -1,8 +1,17 @@
 //! The bank's deterministic test cards. Every person here is fictional; ID numbers are synthetic
 //! (valid PRC resident-ID format and check digit, but made up). The same table is in
 //! `mock-backend/README.md`.
+//!
+//! Every card has the cardholder PIN [`TEST_PIN`] (`123456`), which the TSM personalises into the
+//! SE payment application it opens for that account (remote payment in SE mode verifies it on
+//! the card), and a card product algorithm: the SE cards of [`CREDIT`] (招商银行) are 3DES
+//! cards (their remote-payment key is ECDSA P-256), all others SM4 (SM2 key).
 
 use wallet_core::backend::api::AccountKind;
+use wallet_core::card::CardCrypto;
+
+/// The cardholder PIN of every test card.
+pub const TEST_PIN: &str = "123456";
 
 /// Whether an account can be bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -33,6 +42,19 @@ pub struct TestCard {
     pub issuer_name: &'static str,
     /// Whether the card can be bound.
     pub status: AccountStatus,
+    /// The cardholder PIN (6 digits), personalised into the SE payment application. Test data:
+    /// a real bank would hand it to the personalisation bureau encrypted, never in clear.
+    pub pin: &'static str,
+    /// The algorithm of the SE payment cards issued for this account (3DES: P-256 signing key;
+    /// SM4: SM2 signing key).
+    pub se_card_crypto: CardCrypto,
+}
+
+impl TestCard {
+    /// The test card with card number `pan`, if the bank has it.
+    pub fn by_pan(pan: &str) -> Option<&'static TestCard> {
+        ALL.iter().find(|card| card.pan == pan)
+    }
 }
 
 /// Debit card of 张三 at 中国工商银行 (¥12,345.67).
@@ -45,6 +67,8 @@ pub const DEBIT: TestCard = TestCard {
     balance_fen: 1_234_567,
     issuer_name: "中国工商银行",
     status: AccountStatus::Active,
+    pin: TEST_PIN,
+    se_card_crypto: CardCrypto::Sm4,
 };
 
 /// Credit card of 李四 at 招商银行 (¥50,000.00 available); the ID ends in `X`.
@@ -57,6 +81,8 @@ pub const CREDIT: TestCard = TestCard {
     balance_fen: 5_000_000,
     issuer_name: "招商银行",
     status: AccountStatus::Active,
+    pin: TEST_PIN,
+    se_card_crypto: CardCrypto::Tdes,
 };
 
 /// Quasi-credit card of 王小明 at 中国农业银行 (¥2,000.00).
@@ -69,6 +95,8 @@ pub const QUASI_CREDIT: TestCard = TestCard {
     balance_fen: 200_000,
     issuer_name: "中国农业银行",
     status: AccountStatus::Active,
+    pin: TEST_PIN,
+    se_card_crypto: CardCrypto::Sm4,
 };
 
 /// Stand-alone electronic-cash card of 赵六 at 中国银行 (¥500.00).
@@ -81,6 +109,8 @@ pub const E_CASH: TestCard = TestCard {
     balance_fen: 50_000,
     issuer_name: "中国银行",
     status: AccountStatus::Active,
+    pin: TEST_PIN,
+    se_card_crypto: CardCrypto::Sm4,
 };
 
 /// Blocked debit card of 陈七 at 中国建设银行: binding answers `CARD_NOT_ELIGIBLE`.
@@ -93,6 +123,8 @@ pub const BLOCKED: TestCard = TestCard {
     balance_fen: 100_000,
     issuer_name: "中国建设银行",
     status: AccountStatus::Blocked,
+    pin: TEST_PIN,
+    se_card_crypto: CardCrypto::Sm4,
 };
 
 /// 19-digit debit card of "Alice Smith" (Latin name) at 交通银行 (¥8,888.00).
@@ -105,6 +137,8 @@ pub const LATIN_NAME_DEBIT: TestCard = TestCard {
     balance_fen: 888_800,
     issuer_name: "交通银行",
     status: AccountStatus::Active,
+    pin: TEST_PIN,
+    se_card_crypto: CardCrypto::Sm4,
 };
 
 /// Every card on file at the mock bank.
@@ -212,5 +246,17 @@ mod tests {
         pans.sort_unstable();
         pans.dedup();
         assert_eq!(pans.len(), ALL.len());
+    }
+
+    #[test]
+    fn cards_have_a_pin_and_both_algorithms_are_issued() {
+        for card in ALL {
+            assert_eq!(card.pin.len(), 6);
+            assert!(card.pin.bytes().all(|b| b.is_ascii_digit()));
+            assert_eq!(TestCard::by_pan(card.pan), Some(&card));
+        }
+        assert_eq!(TestCard::by_pan(UNKNOWN_PAN), None);
+        assert_eq!(CREDIT.se_card_crypto, CardCrypto::Tdes);
+        assert_eq!(DEBIT.se_card_crypto, CardCrypto::Sm4);
     }
 }

@@ -9,9 +9,15 @@
 //! - Totals: for every transaction the acquirer receives the amount and the issuer pays it; per
 //!   institution `net = receivable − payable`, and the nets of a batch add up to zero. Offline
 //!   e-cash is paid by the card's issuer too (from the e-cash it holds for the card).
+//! - Reversals ([`Clearing::record_reversal`]): a correction entry
+//!   ([`ClearingChannel::Reversal`], id [`reversal_id_of`] the original) copying the original's
+//!   amount, card and institutions, recorded in the clearing day of the reversal. It counts the
+//!   other way round: the acquirer pays the amount back and the issuer receives it, so a day
+//!   holding a transaction and its reversal nets both institutions to what they were without
+//!   them (and the nets still add up to zero). A batch's `amount` is the day's net amount:
+//!   transactions minus reversals. Reversing an entry again changes nothing.
 //!
-//! `GET /clearing/v1/batches/{YYYY-MM-DD}` ([`routes`]) serves [`Clearing::batch`]. Remote
-//! payments will add their own [`ClearingChannel`].
+//! `GET /clearing/v1/batches/{YYYY-MM-DD}` ([`routes`]) serves [`Clearing::batch`].
 
 pub mod date;
 mod routes;
@@ -23,6 +29,7 @@ use date::Day;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
+use wallet_core::backend::api::acquiring::reversal_id_of;
 use wallet_core::backend::api::clearing::{ClearingBatch, ClearingEntry, InstitutionTotal};
 
 pub use wallet_core::backend::api::clearing::ClearingChannel;
@@ -96,18 +103,69 @@ impl Clearing {
         Ok(day)
     }
 
+    /// The recorded transaction `id`, if any.
+    pub fn entry(&self, id: &str) -> Result<Option<ClearingEntry>, StoreError> {
+        Ok(self.stored(id)?.map(|s| s.entry))
+    }
+
+    fn stored(&self, id: &str) -> Result<Option<Stored>, StoreError> {
+        match self.by_id.get(id)? {
+            Some(key) => self.entries.get(&key),
+            None => Ok(None),
+        }
+    }
+
+    /// Records the reversal of transaction `original_id` at Unix time `now` (see the
+    /// [module](self)), once; returns the clearing day of the correction entry, or `None` when
+    /// `original_id` was never recorded (or is itself a reversal).
+    pub fn record_reversal(
+        &self,
+        original_id: &str,
+        now: u64,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(original) = self.stored(original_id)? else {
+            return Ok(None);
+        };
+        if original.entry.channel == ClearingChannel::Reversal {
+            return Ok(None);
+        }
+        let acquirer = Institution {
+            id: original.entry.acquirer_id.clone(),
+            name: original.acquirer_name,
+        };
+        let issuer = Institution {
+            id: original.entry.issuer_id.clone(),
+            name: original.issuer_name,
+        };
+        let entry = ClearingEntry {
+            id: reversal_id_of(original_id),
+            channel: ClearingChannel::Reversal,
+            recorded_at: now,
+            ..original.entry
+        };
+        self.record(entry, &acquirer, &issuer).map(Some)
+    }
+
     /// The batch of clearing day `day`: its transactions in recording order and the net totals.
     pub fn batch(&self, day: &Day) -> Result<ClearingBatch, StoreError> {
         let date = day.iso();
         let stored = self.entries.scan_prefix(format!("{date}/"))?;
         let mut totals: BTreeMap<String, InstitutionTotal> = BTreeMap::new();
-        let mut amount = 0u64;
+        let (mut forward, mut reversed) = (0u64, 0u64);
         for s in &stored {
             let e = &s.entry;
-            amount = amount.saturating_add(e.amount);
-            total_of(&mut totals, &e.acquirer_id, &s.acquirer_name).receivable += e.amount;
-            total_of(&mut totals, &e.issuer_id, &s.issuer_name).payable += e.amount;
+            if e.channel == ClearingChannel::Reversal {
+                reversed = reversed.saturating_add(e.amount);
+                total_of(&mut totals, &e.acquirer_id, &s.acquirer_name).payable += e.amount;
+                total_of(&mut totals, &e.issuer_id, &s.issuer_name).receivable += e.amount;
+            } else {
+                forward = forward.saturating_add(e.amount);
+                total_of(&mut totals, &e.acquirer_id, &s.acquirer_name).receivable += e.amount;
+                total_of(&mut totals, &e.issuer_id, &s.issuer_name).payable += e.amount;
+            }
         }
+        // A reversal of an earlier day's transaction can outweigh the day's own: floor at zero.
+        let amount = forward.saturating_sub(reversed);
         let totals = totals
             .into_values()
             .map(|mut t| {
@@ -234,6 +292,79 @@ mod tests {
             day: 16,
         })?;
         assert!(empty.transactions.is_empty() && empty.totals.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn reversals_net_out_their_original() -> Result<(), StoreError> {
+        let clearing = Clearing::open(&Store::open(None)?)?;
+        let (acq, icbc, cmb) = (
+            institution("A"),
+            institution("622202"),
+            institution("625965"),
+        );
+        let day = 1_741_917_600; // 2025-03-14 10:00 Beijing
+        clearing.record(entry("load", 5_000, day), &acq, &icbc)?;
+        clearing.record(entry("buy", 250, day + 1), &acq, &cmb)?;
+        assert_eq!(
+            clearing.record_reversal("load", day + 2)?.as_deref(),
+            Some("2025-03-14")
+        );
+        // Again, or a reversal of the reversal, or of nothing: no new entry.
+        clearing.record_reversal("load", day + 3)?;
+        assert_eq!(clearing.record_reversal("rev_load", day + 3)?, None);
+        assert_eq!(clearing.record_reversal("nothing", day + 3)?, None);
+
+        let batch = clearing.batch(&Day::beijing(day))?;
+        let rows: Vec<(&str, ClearingChannel, u64)> = batch
+            .transactions
+            .iter()
+            .map(|t| (t.id.as_str(), t.channel, t.amount))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("load", ClearingChannel::PosOnline, 5_000),
+                ("buy", ClearingChannel::PosOnline, 250),
+                ("rev_load", ClearingChannel::Reversal, 5_000)
+            ]
+        );
+        let reversal = &batch.transactions[2];
+        assert_eq!(
+            (reversal.issuer_id.as_str(), reversal.recorded_at),
+            ("622202", day + 2)
+        );
+        assert_eq!((batch.count, batch.amount), (3, 250), "net of the reversal");
+        let nets: Vec<(&str, u64, u64, i64)> = batch
+            .totals
+            .iter()
+            .map(|t| (t.institution_id.as_str(), t.receivable, t.payable, t.net))
+            .collect();
+        assert_eq!(
+            nets,
+            [
+                ("622202", 5_000, 5_000, 0),
+                ("625965", 0, 250, -250),
+                ("A", 5_250, 5_000, 250)
+            ]
+        );
+        assert_eq!(batch.totals.iter().map(|t| t.net).sum::<i64>(), 0);
+        assert_eq!(
+            clearing.entry("rev_load")?.map(|e| e.channel),
+            Some(ClearingChannel::Reversal)
+        );
+
+        // Reversed on the next day: that day's batch carries the correction alone.
+        clearing.record(entry("late", 900, day), &acq, &icbc)?;
+        clearing.record_reversal("late", 1_741_968_000)?;
+        let next = clearing.batch(&Day::beijing(1_741_968_000))?;
+        assert_eq!((next.count, next.amount), (1, 0));
+        let nets: Vec<i64> = next.totals.iter().map(|t| t.net).collect();
+        assert_eq!(
+            nets,
+            [900, -900],
+            "the issuer receives, the acquirer pays back"
+        );
         Ok(())
     }
 }

@@ -24,11 +24,15 @@
 //! card's offline e-cash spending grows by the amount (the money left the account when the
 //! e-cash was loaded; clearing pays the acquirer from it). Every decision is logged in
 //! `issuer.decisions`.
+//!
+//! Reversal ([`Issuer::reverse`], [`reversal`]): the debit of an approved authorisation is
+//! credited back once, keyed by the authorisation id.
 
 pub mod cards;
 pub mod hce_tokens;
 pub mod load;
 pub mod resolver;
+pub mod reversal;
 pub mod verify;
 
 pub use hce_tokens::HceTokenPans;
@@ -36,6 +40,7 @@ pub use resolver::{
     CryptogramCheck, KeySource, PanMap, PanResolver, PanSource, ResolveError, ResolvedPan,
     TsmDevicePans,
 };
+pub use reversal::IssuerReversal;
 
 use crate::bank::validate::mask_pan;
 use crate::bank::{Account, DebitError};

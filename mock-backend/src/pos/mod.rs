@@ -25,8 +25,10 @@
 //! ([`wallet_core::backend::api::acquiring::EcashLoadRequest`]), then, approved: EXTERNAL
 //! AUTHENTICATE with the ARPC (always for a load: the card stays in the field), the issuer
 //! script (PUT DATA `9F79`, checked to be one before it is sent), and GET DATA `9F79` again.
-//! A script the card refuses (`6988` wrong MAC, …) turns the outcome into
-//! [`DeclineReason::LoadNotApplied`]; the issuer is not told (no reversal message yet).
+//! A script the card does not apply (`6988` wrong MAC, card gone, no answer, …) turns the
+//! outcome into [`DeclineReason::LoadNotApplied`] and the terminal reverses the authorisation
+//! (`POST /acquirer/v1/reversals`, [`online::load_reversal_reason`]): the account is credited
+//! back, the outcome's [`EcashLoad::reversal`] holds the answer.
 //!
 //! TTQ sent: byte 1 `20` qPBOC, `04` online PIN, `02` signature, plus `08` (offline-only reader)
 //! when the terminal has no acquirer link; byte 2 `80` online cryptogram required above the floor
@@ -42,6 +44,8 @@ pub mod fdda;
 pub mod kernel;
 pub mod online;
 pub mod outcome;
+#[cfg(feature = "pcsc")]
+pub mod pcsc;
 pub mod trace;
 
 #[cfg(test)]
@@ -50,8 +54,8 @@ mod proptests;
 pub use card::{CardIoError, ContactlessCard};
 pub use online::AcquirerLink;
 pub use outcome::{
-    CryptogramType, Cvm, Decision, DeclineReason, EcashLoad, IssuerAuthentication, ScriptResult,
-    TapError, TapOutcome, Transaction, TransactionType,
+    CryptogramType, Cvm, Decision, DeclineReason, EcashLoad, IssuerAuthentication, LoadReversal,
+    ScriptResult, TapError, TapOutcome, Transaction, TransactionType,
 };
 pub use trace::{Redaction, Trace, TraceEntry};
 
@@ -323,6 +327,7 @@ impl Terminal {
                 balance_limit,
                 script: ScriptResult::NotSent,
                 balance_after: None,
+                reversal: None,
             }),
         };
         match read.cid & 0xC0 {
@@ -458,8 +463,14 @@ impl Terminal {
                 ecash.script = apply_script(card, trace, response.issuer_script.as_deref());
                 let mut session = Session { card, trace };
                 ecash.balance_after = kernel::get_amount(&mut session, 0x9F79).ok();
-                if ecash.script != ScriptResult::Applied {
+                if let Some(reason) = online::load_reversal_reason(ecash, transaction.amount) {
                     transaction.decision = Decision::Declined(DeclineReason::LoadNotApplied);
+                    let key = IdempotencyKey::generate().map_err(|_| TapError::Random)?;
+                    let card_data = &transaction.card_data;
+                    ecash.reversal = Some(
+                        link.reverse_load(&self.config, card_data, &response, reason, key)
+                            .await,
+                    );
                 }
             }
         }

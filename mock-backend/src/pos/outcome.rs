@@ -5,7 +5,10 @@ use super::card::CardIoError;
 use super::fdda::FddaError;
 use super::trace::Trace;
 use wallet_core::apdu::StatusWord;
-use wallet_core::backend::api::acquiring::{AuthorizationResponse, IccTransaction, ResponseCode};
+use wallet_core::backend::api::acquiring::{
+    AuthorizationResponse, IccTransaction, ResponseCode, ReversalRequest, ReversalResponse,
+};
+use wallet_core::backend::client::IdempotencyKey;
 use wallet_core::backend::BackendError;
 
 /// The kind of transaction the terminal asks for (`9C`).
@@ -68,8 +71,8 @@ pub enum DeclineReason {
     OfflineNotAllowed,
     /// Offline data authentication (fDDA) of an offline approval failed.
     OfflineDataAuthentication(FddaError),
-    /// The issuer approved an e-cash load but the card did not apply its script (the money
-    /// was debited; the issuer has to be told, see [`EcashLoad`]).
+    /// The issuer approved an e-cash load but the card did not apply its script: the terminal
+    /// reversed the authorisation so the account is credited back ([`EcashLoad::reversal`]).
     LoadNotApplied,
     /// The issuer (or the acquirer) declined online.
     Issuer {
@@ -148,6 +151,30 @@ pub struct EcashLoad {
     pub script: ScriptResult,
     /// The balance read again after the script (`9F79`), fen, if the card answered.
     pub balance_after: Option<u64>,
+    /// The reversal sent because the card did not apply the script, if one was needed.
+    pub reversal: Option<LoadReversal>,
+}
+
+/// The reversal of an approved load the card did not apply (`POST /acquirer/v1/reversals`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadReversal {
+    /// The request sent.
+    pub request: ReversalRequest,
+    /// The idempotency key it was sent with: send the request again with this key while
+    /// [`LoadReversal::result`] is an error.
+    pub key: IdempotencyKey,
+    /// The acquirer's answer, or why the reversal did not get through (after the client's
+    /// retries).
+    pub result: Result<ReversalResponse, BackendError>,
+}
+
+impl LoadReversal {
+    /// Whether the acquirer confirmed the authorisation reversed (now or before).
+    pub fn is_reversed(&self) -> bool {
+        self.result
+            .as_ref()
+            .is_ok_and(ReversalResponse::is_reversed)
+    }
 }
 
 /// The fate of an issuer script.

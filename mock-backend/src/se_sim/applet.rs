@@ -97,7 +97,9 @@ pub trait Applet: Send {
     fn store_dgi(&mut self, dgi: Dgi) -> Result<(), AppletError>;
 
     /// The last STORE DATA block arrived: the applet checks and takes the data it received.
-    fn end_personalization(&mut self) -> Result<(), AppletError>;
+    /// Returns the response data of that block (GP allows STORE DATA to answer data; the
+    /// payment applet answers the public key it generated, most applets nothing).
+    fn end_personalization(&mut self) -> Result<Vec<u8>, AppletError>;
 
     /// Whether the applet has been personalised.
     fn is_personalized(&self) -> bool;
@@ -167,9 +169,9 @@ impl Applet for GenericApplet {
         Ok(())
     }
 
-    fn end_personalization(&mut self) -> Result<(), AppletError> {
+    fn end_personalization(&mut self) -> Result<Vec<u8>, AppletError> {
         self.personalized = true;
-        Ok(())
+        Ok(Vec::new())
     }
 
     fn is_personalized(&self) -> bool {

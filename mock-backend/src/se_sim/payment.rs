@@ -21,6 +21,14 @@
 //! ([`DurableState`]), so the R-APDU exists only once the counters are on disk. A failed save
 //! answers `6581` and changes nothing.
 //!
+//! **Remote-payment signing.** DGI `8002` (the cardholder PIN, encrypted under the DEK) makes
+//! the card generate its signing key pair at the end of that personalisation (DGI `8003`,
+//! [`wallet_core::card::signing`]: P-256 for a 3DES profile, SM2 for SM4). The private key
+//! never leaves the applet: it is kept with the applet's saved state, like the other DGIs. The
+//! last STORE DATA block answers the public key `DF61 41 <04 ‖ X ‖ Y>` (GP lets STORE DATA
+//! return data), which the TSM reads inside its secure channel (R-MAC). A `8003` sent from
+//! outside is refused. The PIN try counter is saved with the counters (`pin_tries_left`).
+//!
 //! **Logical channels.** The card application keeps one transaction state. The instance may be
 //! selected on several channels at once: it remembers the name each channel selected, and when
 //! a command comes on another channel than the last one, it first selects that channel's name
@@ -30,7 +38,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use wallet_core::apdu::{CommandApdu, LogicalChannel, Occurrence, ResponseApdu};
+use wallet_core::apdu::{CommandApdu, LogicalChannel, Occurrence, ResponseApdu, Tag, TlvNode};
+use wallet_core::card::signing::{CardSigning, CardSigningKey, DGI_PIN, DGI_SIGNING_KEY};
 use wallet_core::card::{
     CardApplication, CardContext, CardCounterStore, CardCounters, CardPersonalization, CardProfile,
     CounterStoreError, DirectoryEntry,
@@ -57,6 +66,10 @@ struct SavedPayment {
     /// those cards resume from the personalised values).
     #[serde(default)]
     counters: Option<CardCounters>,
+    /// The PIN tries left as last made durable (absent before the first wrong PIN of a card
+    /// with a PIN, and in files written before remote-payment signing: the full count).
+    #[serde(default)]
+    pin_tries_left: Option<u8>,
 }
 
 /// The personalised instance: the card application and who it is selected for.
@@ -85,8 +98,9 @@ impl std::fmt::Debug for PaymentApplet {
     }
 }
 
-/// The saved state of an applet holding `dgis`, with `counters` when personalised.
-fn saved_state(dgis: &[Dgi], counters: Option<CardCounters>) -> Value {
+/// The saved state of an applet holding `dgis`, with `counters` when personalised and the PIN
+/// tries left when it has a PIN.
+fn saved_state(dgis: &[Dgi], counters: Option<CardCounters>, pin_tries_left: Option<u8>) -> Value {
     let state = SavedPayment {
         personalized: counters.is_some(),
         dgis: dgis
@@ -97,19 +111,52 @@ fn saved_state(dgis: &[Dgi], counters: Option<CardCounters>) -> Value {
             })
             .collect(),
         counters,
+        pin_tries_left,
     };
     serde_json::to_value(state).unwrap_or(Value::Null)
 }
 
-/// The card application personalised with `dgis`, resuming from `counters` (a new card's when
-/// `None`).
+/// The card application personalised with `dgis` (signing material included), resuming from
+/// `counters` and `pin_tries_left` (a new card's when `None`).
 fn card_application(
     dgis: &[Dgi],
     counters: Option<CardCounters>,
+    pin_tries_left: Option<u8>,
 ) -> Result<CardApplication, String> {
     let profile = CardProfile::from_dgis(dgis).map_err(|e| e.to_string())?;
+    let signing = CardSigning::from_dgis(dgis, profile.perso.crypto).map_err(|e| e.to_string())?;
     let counters = counters.unwrap_or_else(|| CardCounters::initial(&profile.perso));
-    CardApplication::new(profile, counters).map_err(|e| e.to_string())
+    let app = CardApplication::new(profile, counters).map_err(|e| e.to_string())?;
+    match signing {
+        Some(signing) => app
+            .with_signing(signing, pin_tries_left)
+            .map_err(|e| e.to_string()),
+        None => Ok(app),
+    }
+}
+
+/// Generates the signing key of a personalisation that carries a PIN (`8002`) and no key yet:
+/// its algorithm follows the card profile's crypto.
+fn generate_signing_key(dgis: &mut Vec<Dgi>) -> Result<(), String> {
+    let has = |tag: u16| dgis.iter().any(|d| d.tag == tag);
+    if !has(DGI_PIN) || has(DGI_SIGNING_KEY) {
+        return Ok(());
+    }
+    let profile = CardProfile::from_dgis(dgis).map_err(|e| e.to_string())?;
+    let key = CardSigningKey::generate(profile.perso.crypto).map_err(|e| e.to_string())?;
+    dgis.push(key.to_dgi());
+    Ok(())
+}
+
+/// The tag of the signing public key in GET DATA and the last STORE DATA response.
+const TAG_SIGNING_PUBLIC_KEY: u32 = 0xDF61;
+
+/// `DF61 41 <04 ‖ X ‖ Y>` for `app`'s signing key, or nothing.
+fn public_key_response(app: &CardApplication) -> Vec<u8> {
+    match (app.signing_public_key(), Tag::new(TAG_SIGNING_PUBLIC_KEY)) {
+        (Some(key), Ok(tag)) => TlvNode::primitive(tag, key).encode(),
+        _ => Vec::new(),
+    }
 }
 
 /// `SELECT` by the full DF name `name`, first occurrence, FCI asked.
@@ -121,16 +168,33 @@ fn select_command(name: &Aid) -> Option<CommandApdu> {
 /// the card.
 struct CardStore<'a, 'b> {
     dgis: &'a [Dgi],
+    /// The counters and PIN tries before the command (one command changes one of them).
+    counters: CardCounters,
+    pin_tries_left: Option<u8>,
     ctx: &'a mut AppletContext<'b>,
 }
 
-impl CardCounterStore for CardStore<'_, '_> {
-    fn persist(&mut self, counters: &CardCounters) -> Result<(), CounterStoreError> {
-        let state = saved_state(self.dgis, Some(*counters));
+impl CardStore<'_, '_> {
+    fn save(
+        &mut self,
+        counters: CardCounters,
+        pin_tries_left: Option<u8>,
+    ) -> Result<(), CounterStoreError> {
+        let state = saved_state(self.dgis, Some(counters), pin_tries_left);
         self.ctx
             .durable
             .persist(&state)
             .map_err(|e| CounterStoreError(e.to_string()))
+    }
+}
+
+impl CardCounterStore for CardStore<'_, '_> {
+    fn persist(&mut self, counters: &CardCounters) -> Result<(), CounterStoreError> {
+        self.save(*counters, self.pin_tries_left)
+    }
+
+    fn persist_pin_tries(&mut self, tries_left: u8) -> Result<(), CounterStoreError> {
+        self.save(self.counters, Some(tries_left))
     }
 }
 
@@ -142,7 +206,12 @@ impl Personalized {
         dgis: &[Dgi],
         ctx: &mut AppletContext<'_>,
     ) -> ResponseApdu {
-        let mut store = CardStore { dgis, ctx };
+        let mut store = CardStore {
+            dgis,
+            counters: self.app.counters(),
+            pin_tries_left: self.app.pin_tries_left(),
+            ctx,
+        };
         self.app
             .process_command(cmd, &mut CardContext::new(&mut store))
     }
@@ -216,7 +285,8 @@ impl PaymentApplet {
             })
             .collect::<Result<Vec<_>, AppletError>>()?;
         let card = if state.personalized {
-            let app = card_application(&dgis, state.counters).map_err(AppletError::State)?;
+            let app = card_application(&dgis, state.counters, state.pin_tries_left)
+                .map_err(AppletError::State)?;
             Some(Personalized {
                 app,
                 selected: BTreeMap::new(),
@@ -241,6 +311,16 @@ impl PaymentApplet {
     /// The counters as last made durable, once personalised.
     pub fn counters(&self) -> Option<CardCounters> {
         Some(self.card.as_ref()?.app.counters())
+    }
+
+    /// The PIN tries left, once personalised with a PIN.
+    pub fn pin_tries_left(&self) -> Option<u8> {
+        self.card.as_ref()?.app.pin_tries_left()
+    }
+
+    /// The remote-payment signing public key `04 ‖ X ‖ Y`, once personalised with a PIN.
+    pub fn signing_public_key(&self) -> Option<Vec<u8>> {
+        self.card.as_ref()?.app.signing_public_key()
     }
 
     /// The electronic-cash balance in minor units, when personalised with e-cash.
@@ -283,23 +363,31 @@ impl Applet for PaymentApplet {
         if self.card.is_some() {
             return Err(AppletError::NotNow);
         }
+        if dgi.tag == DGI_SIGNING_KEY {
+            return Err(AppletError::Personalization(
+                "DGI 8003 is generated by the card, never sent".into(),
+            ));
+        }
         self.dgis.retain(|d| d.tag != dgi.tag);
         self.dgis.push(dgi);
         Ok(())
     }
 
-    fn end_personalization(&mut self) -> Result<(), AppletError> {
+    fn end_personalization(&mut self) -> Result<Vec<u8>, AppletError> {
         if self.card.is_some() {
             return Err(AppletError::NotNow);
         }
-        match card_application(&self.dgis, None) {
+        let built = generate_signing_key(&mut self.dgis)
+            .and_then(|()| card_application(&self.dgis, None, None));
+        match built {
             Ok(app) => {
+                let response = public_key_response(&app);
                 self.card = Some(Personalized {
                     app,
                     selected: BTreeMap::new(),
                     owner: None,
                 });
-                Ok(())
+                Ok(response)
             }
             Err(e) => {
                 self.dgis.clear();
@@ -313,7 +401,7 @@ impl Applet for PaymentApplet {
     }
 
     fn save(&self) -> Value {
-        saved_state(&self.dgis, self.counters())
+        saved_state(&self.dgis, self.counters(), self.pin_tries_left())
     }
 }
 

@@ -263,3 +263,95 @@ fn state_files_without_counters_resume_from_the_personalisation() {
     assert!(restored.profile().is_some_and(|p| p.fdda.is_some()));
     assert!(PaymentApplet::restore(&serde_json::json!({"dgis": 3})).is_err());
 }
+
+/// An instance personalised with the PIN `123456` (DGI `8002`): returns it and the answer of
+/// the last STORE DATA.
+fn personalised_with_pin() -> (PaymentApplet, Vec<u8>) {
+    let icc = Sm2SigningKey::from_bytes(&[7; 32]).unwrap();
+    let profile = issue_test_card_with_icc_key(perso(AccountKind::Debit), &icc).unwrap();
+    let mut applet = PaymentApplet::new();
+    for dgi in profile.to_dgis().unwrap() {
+        applet.store_dgi(dgi).unwrap();
+    }
+    let pin = wallet_core::card::signing::PinBlock::new("123456").unwrap();
+    applet.store_dgi(pin.to_dgi()).unwrap();
+    let answer = applet.end_personalization().unwrap();
+    (applet, answer)
+}
+
+#[test]
+fn the_pin_makes_the_card_generate_its_signing_key() {
+    let (mut applet, answer) = personalised_with_pin();
+    let public = applet.signing_public_key().unwrap();
+    assert_eq!(answer[..3], [0xDF, 0x61, 0x41]);
+    assert_eq!(answer[3..], public[..]);
+    assert_eq!(applet.pin_tries_left(), Some(3));
+    // The same key through GET DATA DF61.
+    select(&mut applet, 0, &DEBIT);
+    let read = send(&mut applet, &mut Volatile, 0, "80CADF6100");
+    assert_eq!(read.data, answer);
+    // Each card its own key; a card without a PIN has none and answers nothing.
+    assert_ne!(personalised_with_pin().0.signing_public_key(), Some(public));
+    let mut plain = PaymentApplet::new();
+    for dgi in perso(AccountKind::Debit).to_dgis().unwrap() {
+        plain.store_dgi(dgi).unwrap();
+    }
+    assert_eq!(plain.end_personalization().unwrap(), Vec::<u8>::new());
+    assert_eq!(plain.signing_public_key(), None);
+    // The key is the card's own: nobody may send one.
+    let mut forged = PaymentApplet::new();
+    assert!(matches!(
+        forged.store_dgi(Dgi {
+            tag: 0x8003,
+            data: vec![0x02; 33]
+        }),
+        Err(AppletError::Personalization(_))
+    ));
+}
+
+#[test]
+fn wrong_pins_are_saved_before_the_answer_and_the_key_survives_a_restart() {
+    let (mut applet, _) = personalised_with_pin();
+    let public = applet.signing_public_key().unwrap();
+    select(&mut applet, 0, &DEBIT);
+    let mut disk = Recorder::default();
+    let wrong = send(&mut applet, &mut disk, 0, "002000800826111111FFFFFFFF");
+    assert_eq!(wrong.sw.0, 0x63C2);
+    assert_eq!(disk.states.len(), 1);
+    assert_eq!(disk.states[0]["pin_tries_left"], 2);
+    assert_eq!(disk.states[0], applet.save());
+    // A card that cannot save does not count (and does not answer 63Cx).
+    let mut broken = Recorder {
+        fail: true,
+        ..Recorder::default()
+    };
+    let refused = send(&mut applet, &mut broken, 0, "002000800826111111FFFFFFFF");
+    assert_eq!(refused.sw.0, 0x6581);
+
+    let mut resumed = PaymentApplet::restore(&disk.states[0]).unwrap();
+    assert_eq!(resumed.pin_tries_left(), Some(2));
+    assert_eq!(resumed.signing_public_key(), Some(public.clone()));
+    select(&mut resumed, 0, &DEBIT);
+    assert_eq!(
+        send(&mut resumed, &mut disk, 0, "002000800826123456FFFFFFFF")
+            .sw
+            .0,
+        0x9000
+    );
+    let signed = send(&mut resumed, &mut disk, 0, "002A9E9A0361626300");
+    assert_eq!(signed.sw.0, 0x9000);
+    wallet_core::crypto::sm2::verify_sm2(
+        &public,
+        wallet_core::card::signing::SM2_USER_ID,
+        b"abc",
+        &signed.data,
+    )
+    .unwrap();
+    // A state file from before signing reads with the full try count.
+    let mut old = resumed.save();
+    old.as_object_mut().unwrap().remove("pin_tries_left");
+    assert_eq!(
+        PaymentApplet::restore(&old).unwrap().pin_tries_left(),
+        Some(3)
+    );
+}

@@ -6,7 +6,9 @@
 //! with a zero ICV; SCP02: the session DEK, 3DES-ECB), tag and length in clear and no padding
 //! (values are whole cipher blocks, as DGI `8000`'s 48 bytes are): the card decrypts them as
 //! they arrive. At the last block the DGIs go to the application, which checks them; on
-//! success an application in state SELECTABLE becomes PERSONALIZED (`0F`).
+//! success an application in state SELECTABLE becomes PERSONALIZED (`0F`), and the last block
+//! answers what the application returned (the payment applet: its signing public key
+//! `DF61 41 <04 ‖ X ‖ Y>` when the personalisation carried a PIN).
 
 use wallet_core::apdu::{CommandApdu, ResponseApdu};
 use wallet_core::gp::commands::{DataStructure, Dgi, StoreData, StoreDataEncryption};
@@ -102,11 +104,11 @@ impl SdContext<'_> {
         }
         let result = applet.end_personalization().map_err(refused);
         *self.dirty = true;
-        result?;
+        let response = result?;
         if entry.life_cycle == AppLifeCycle::SELECTABLE {
             entry.life_cycle = AppLifeCycle::PERSONALIZED;
         }
-        Ok(ResponseApdu::success(Vec::new()))
+        Ok(ResponseApdu::success(response))
     }
 }
 

@@ -7,14 +7,22 @@
 //! so its session could only be opened after an INITIALIZE UPDATE round trip — one more HTTP
 //! exchange for every operation, where the ISD's pseudo-random challenge lets the whole
 //! opening travel in one order. The consequence: the SE issuer's TSM wraps the application
-//! part and encrypts the secret DGIs (`8000`, `8001`) under the ISD's key-encryption key.
+//! part and encrypts the secret DGIs (`8000`, `8001`, `8002`) under the ISD's key-encryption key.
 //!
 //! Reading back (outside the secure channel, after the ISD part): `SELECT` of the instance
-//! (`6A82` while not selectable) and `GET DATA 9F79`, the e-cash balance (`6985` while not
-//! personalised).
+//! (`6A82` while not selectable), `GET DATA 9F79`, the e-cash balance (`6985` while not
+//! personalised), and `GET DATA DF61`, the remote-payment signing public key (`6A88` without).
+//!
+//! The signing key: the card generates it when the PIN (`8002`) is personalised and answers the
+//! public key `DF61 41 <04 ‖ X ‖ Y>` to the last STORE DATA, inside the ISD's secure channel
+//! (R-MAC and R-ENC on SCP03 SEs), so an opening learns it authenticated and without any extra
+//! command or round trip. The read-back's plain `GET DATA DF61` serves the probe of an
+//! interrupted opening, whose STORE DATA answers were lost.
 
+use wallet_core::apdu::Tag;
 use wallet_core::apdu::{tlv, CommandApdu, ResponseApdu};
 use wallet_core::card::perso::{parse_amount_n12, TAG_ECASH_BALANCE};
+use wallet_core::card::signing::PinBlock;
 use wallet_core::gp::commands::{
     Delete, GetData, GetStatus, Install, InstallForInstall, InstallForMakeSelectable,
     InstallForPersonalization, InstallParameters, RegistryEntry, SetStatus, SetStatusScope,
@@ -23,7 +31,7 @@ use wallet_core::gp::commands::{
 use wallet_core::gp::{Aid, AppLifeCycle, GpError, Privileges};
 
 use super::error::TsmError;
-use super::perso::{card_profile, store_data_commands};
+use super::perso::{card_dgis, store_data_commands};
 use super::records::CardRecord;
 use super::script::{find, Outcome, Part, ScriptBuilder};
 use super::se_issuer::SW_NOT_FOUND;
@@ -42,6 +50,11 @@ const SET_STATUS_TOLERATED: &[u16] = &[0x6985, 0x6A80, 0x6A86];
 const GET_STATUS: &str = "GET STATUS";
 const SELECT_INSTANCE: &str = "SELECT instance";
 const GET_BALANCE: &str = "GET DATA 9F79";
+const GET_SIGNING_KEY: &str = "GET DATA DF61";
+/// Label of the last STORE DATA block (its answer carries the signing public key).
+const LAST_STORE_DATA: &str = "STORE DATA (last block)";
+/// Tag of the signing public key (GET DATA and the last STORE DATA's answer).
+const TAG_SIGNING_KEY: u16 = 0xDF61;
 
 /// The instance AID of `card`.
 pub fn instance_aid(card: &CardRecord) -> Result<Aid, TsmError> {
@@ -83,16 +96,31 @@ fn read_back(builder: &mut ScriptBuilder, aid: &Aid, prefix: &[u8]) -> Result<()
     Ok(())
 }
 
-/// The probe of an unconfirmed opening: GET STATUS of the instance and the SSD, SELECT, balance.
+/// The probe of an unconfirmed opening: GET STATUS of the instance and the SSD, SELECT, balance,
+/// signing public key.
 pub fn probe(builder: &mut ScriptBuilder, card: &CardRecord) -> Result<(), TsmError> {
-    Ok(read_back(builder, &instance_aid(card)?, &UNIONPAY_RID)?)
+    read_back(builder, &instance_aid(card)?, &UNIONPAY_RID)?;
+    builder.plain(
+        Part::Application,
+        GET_SIGNING_KEY,
+        NOT_READY,
+        &GetData {
+            tag: TAG_SIGNING_KEY,
+        }
+        .to_apdu(),
+    );
+    Ok(())
 }
 
 /// A fresh instance: DELETE of a leftover (`6A88` when none), INSTALL [for install] (not
 /// selectable yet), INSTALL [for personalization], one STORE DATA per DGI of the whole card
-/// profile ([`card_profile`]; `8000` and `8001` encrypted), INSTALL [for make selectable]; then
-/// the read-back.
-pub fn install(builder: &mut ScriptBuilder, card: &CardRecord) -> Result<(), TsmError> {
+/// profile and the PIN ([`card_dgis`]; `8000`, `8001`, `8002` encrypted), INSTALL [for make
+/// selectable]; then the read-back.
+pub fn install(
+    builder: &mut ScriptBuilder,
+    card: &CardRecord,
+    pin: Option<&PinBlock>,
+) -> Result<(), TsmError> {
     let aid = instance_aid(card)?;
     builder.secured(
         Part::Application,
@@ -124,12 +152,15 @@ pub fn install(builder: &mut ScriptBuilder, card: &CardRecord) -> Result<(), Tsm
         &[],
         &perso.to_apdu()?,
     )?;
-    let dgis = card_profile(card, card.initial_load)?
-        .to_dgis()
-        .map_err(|e| TsmError::Internal(format!("personalisation: {e}")))?;
+    let dgis = card_dgis(card, card.initial_load, pin)?;
     let kek = builder.channel().key_encryption_key()?;
     for block in store_data_commands(&dgis, &kek)? {
-        builder.secured(Part::Application, "STORE DATA", &[], &block.to_apdu()?)?;
+        let label = if block.last {
+            LAST_STORE_DATA
+        } else {
+            "STORE DATA"
+        };
+        builder.secured(Part::Application, label, &[], &block.to_apdu()?)?;
     }
     let selectable = Install::ForMakeSelectable(InstallForMakeSelectable {
         application_aid: aid.clone(),
@@ -197,6 +228,10 @@ pub struct InstanceView {
     pub ssd_present: bool,
     /// The e-cash balance it reports (personalised instances only).
     pub balance: Option<u64>,
+    /// The signing public key the card answered to the last STORE DATA (an opening's batch).
+    pub personalised_key: Option<Vec<u8>>,
+    /// The signing public key GET DATA DF61 read (a probe's batch).
+    pub read_key: Option<Vec<u8>>,
 }
 
 impl InstanceView {
@@ -216,6 +251,8 @@ impl InstanceView {
             entry: entries.iter().find(|e| e.aid == aid).cloned(),
             ssd_present: entries.iter().any(|e| e.aid.as_bytes() == ssd),
             balance,
+            personalised_key: find(outcomes, LAST_STORE_DATA).and_then(signing_key_of),
+            read_key: find(outcomes, GET_SIGNING_KEY).and_then(signing_key_of),
         })
     }
 
@@ -231,6 +268,16 @@ impl InstanceView {
     pub fn is_usable(&self) -> bool {
         self.life_cycle().is_some_and(AppLifeCycle::is_selectable) && self.balance.is_some()
     }
+}
+
+/// The public key `04 ‖ X ‖ Y` in a `DF61` response (GET DATA or the last STORE DATA).
+fn signing_key_of(response: &ResponseApdu) -> Option<Vec<u8>> {
+    if !response.sw.is_success() {
+        return None;
+    }
+    let tag = Tag::new(u32::from(TAG_SIGNING_KEY)).ok()?;
+    let key = tlv::find(&response.data, tag).ok()??.value().to_vec();
+    (key.len() == 65 && key.first() == Some(&0x04)).then_some(key)
 }
 
 /// The balance in a GET DATA 9F79 response.
@@ -260,6 +307,8 @@ mod tests {
             state: super::super::records::CardState::Opening,
             initial_load: 0,
             ecash_balance: None,
+            crypto: wallet_core::card::CardCrypto::Sm4,
+            se_payment_key: None,
         }
     }
 
@@ -284,6 +333,26 @@ mod tests {
         assert!(view.ssd_present);
         assert_eq!(view.balance, Some(12_345));
         assert!(view.is_usable());
+        assert_eq!((view.personalised_key, view.read_key), (None, None));
+    }
+
+    #[test]
+    fn the_signing_key_comes_from_the_last_store_data_or_get_data() {
+        let key = format!("04{}", "AB".repeat(64));
+        let outcomes = vec![
+            outcome(LAST_STORE_DATA, &format!("DF6141{key}9000")),
+            outcome(GET_SIGNING_KEY, "6A88"),
+        ];
+        let view = InstanceView::read(&outcomes, &card(), &crate::world_keys::SSD_AID).unwrap();
+        assert_eq!(view.personalised_key, Some(hex::decode(&key).unwrap()));
+        assert_eq!(view.read_key, None);
+        // Not a 65-byte uncompressed point: ignored.
+        let short = vec![outcome(
+            GET_SIGNING_KEY,
+            "DF6103040102 9000".replace(' ', "").as_str(),
+        )];
+        let view = InstanceView::read(&short, &card(), &crate::world_keys::SSD_AID).unwrap();
+        assert_eq!(view.read_key, None);
     }
 
     #[test]

@@ -3,10 +3,17 @@
 //! a method, so this adapter reads the bank's binding records in the shared sled store. The
 //! initial electronic-cash load is a debit of the bank itself ([`crate::bank::Bank::debit`],
 //! referenced by the opening, so it happens once).
+//!
+//! The card product data the personalisation needs — the cardholder PIN and the card
+//! algorithm — come from the bank's card record ([`crate::bank::test_cards`]) when the TSM
+//! personalises; the PIN is handed over as a zeroized PIN block and never stored or logged.
 
 use serde::{Deserialize, Serialize};
 use wallet_core::backend::api::{BindingRecord, BindingStatus};
+use wallet_core::card::signing::PinBlock;
+use wallet_core::card::CardCrypto;
 
+use crate::bank::test_cards::TestCard;
 use crate::bank::Account;
 use crate::persist::{Store, StoreError, Table};
 
@@ -38,6 +45,12 @@ impl BoundAccount {
     /// Whether the binding is active.
     pub fn is_active(&self) -> bool {
         self.record.status == BindingStatus::Active
+    }
+
+    /// The algorithm of the SE cards the bank's product issues for this account (the TSM's
+    /// default [`super::perso::CARD_CRYPTO`] for an account without a card record).
+    pub fn se_card_crypto(&self) -> CardCrypto {
+        TestCard::by_pan(&self.pan).map_or(super::perso::CARD_CRYPTO, |c| c.se_card_crypto)
     }
 }
 
@@ -90,6 +103,16 @@ impl BankLink {
     /// The account PAN of binding `binding_id`, whatever its status.
     pub fn pan_of(&self, binding_id: &str) -> Result<Option<String>, StoreError> {
         Ok(self.bindings.get(binding_id)?.map(|b| b.pan))
+    }
+
+    /// The cardholder PIN of binding `binding_id`'s card, from the bank's card record, as a PIN
+    /// block (`None` when the bank has none for it).
+    pub fn cardholder_pin(&self, binding_id: &str) -> Result<Option<PinBlock>, StoreError> {
+        Ok(self
+            .pan_of(binding_id)?
+            .as_deref()
+            .and_then(TestCard::by_pan)
+            .and_then(|card| PinBlock::new(card.pin)))
     }
 
     /// Whether the account `pan` could fund `amount` fen now.

@@ -34,7 +34,7 @@ pub struct DeviceAccount {
     pub pan_sequence: u8,
     /// Its expiry, `YYMMDD`.
     pub expiry: String,
-    /// The algorithm of its cryptograms (this TSM issues SM4 cards).
+    /// The algorithm of its cryptograms (the card product's: SM4 unless the bank says 3DES).
     pub crypto: CardCrypto,
     /// The binding the card draws on.
     pub binding_id: String,

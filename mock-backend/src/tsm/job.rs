@@ -6,8 +6,8 @@
 //!
 //! | plan | commands after authentication | then |
 //! |---|---|---|
-//! | install | [SSD creation], DELETE instance, INSTALL, INSTALL [perso], STORE DATA…, INSTALL [make selectable], read-back | active if the read-back shows it usable with the ordered balance; else cleanup |
-//! | probe | read-back (GET STATUS `A000000333`, SELECT, GET DATA 9F79) | usable with the ordered balance → active; else install |
+//! | install | [SSD creation], DELETE instance, INSTALL, INSTALL [perso], STORE DATA…, INSTALL [make selectable], read-back | active if the read-back shows it usable with the ordered balance and the last STORE DATA answered the signing key (when a PIN was personalised); else cleanup |
+//! | probe | read-back (GET STATUS `A000000333`, SELECT, GET DATA 9F79), GET DATA DF61 | usable with the ordered balance (and a signing key when the bank has a PIN) → active; else install |
 //! | cleanup | DELETE instance | absent; the order fails with the first failure |
 //! | lock / unlock | SET STATUS, read-back | the state GET STATUS shows |
 //! | delete | DELETE instance | absent |
@@ -32,6 +32,7 @@ use super::error::TsmError;
 use super::records::{CardRecord, CardState, Records};
 use super::script::{Batch, BatchError, Outcome, ScriptBuilder};
 use super::se_issuer::{self, SeContext};
+use super::{SeKeyAlgorithm, SePaymentKey};
 use crate::world_keys::SSD_AID;
 
 /// Most sequence-counter resynchronisations in one order.
@@ -121,6 +122,24 @@ pub struct Job {
     resyncs: u8,
 }
 
+/// The signing key an opening registers for `card`, from what the card `reported`: required
+/// when the bank has a PIN for the card (so the TSM personalised one), none otherwise.
+fn payment_key(
+    env: &JobEnv<'_>,
+    card: &CardRecord,
+    reported: Option<&[u8]>,
+) -> Result<Result<Option<SePaymentKey>, &'static str>, TsmError> {
+    let pin_personalised = env.bank.cardholder_pin(&card.binding_id)?.is_some();
+    Ok(match (pin_personalised, reported) {
+        (true, Some(key)) => Ok(Some(SePaymentKey {
+            algorithm: SeKeyAlgorithm::of(card.crypto),
+            public_key: key.to_vec(),
+        })),
+        (true, None) => Err("the card reported no signing key"),
+        (false, _) => Ok(None),
+    })
+}
+
 fn failure(code: &str, message: impl Into<String>) -> OrderFailure {
     OrderFailure {
         code: code.to_owned(),
@@ -198,7 +217,8 @@ impl Job {
                 if create_ssd {
                     se_issuer::create_ssd(builder, &self.se)?;
                 }
-                app_provider::install(builder, &card)?;
+                let pin = env.bank.cardholder_pin(&card.binding_id)?;
+                app_provider::install(builder, &card, pin.as_ref())?;
                 if card.state != CardState::Opening {
                     card.state = CardState::Opening;
                     self.put_card(env, &card)?;
@@ -283,7 +303,9 @@ impl Job {
                 let ssd_ready =
                     se_issuer::record(env.records, &self.se)?.ssd_ready && view.ssd_present;
                 se_issuer::set_ssd_ready(env.records, &self.se, ssd_ready)?;
-                if view.is_usable() && view.balance == ordered_balance {
+                let key = payment_key(env, &card, view.read_key.as_deref())?;
+                if view.is_usable() && view.balance == ordered_balance && key.is_ok() {
+                    card.se_payment_key = key.ok().flatten();
                     self.activate(env, card, view.balance)
                 } else {
                     tracing::info!(se_id = %self.se.se_id, "unconfirmed opening left no usable card: installing");
@@ -299,7 +321,12 @@ impl Job {
                 if create_ssd {
                     se_issuer::set_ssd_ready(env.records, &self.se, true)?;
                 }
+                let key = payment_key(env, &card, view.personalised_key.as_deref())?;
+                if let (true, Err(reason)) = (view.is_usable(), &key) {
+                    return self.fail(env, failure(failures::CARD_STATE, *reason));
+                }
                 if view.is_usable() && view.balance == ordered_balance {
+                    card.se_payment_key = key.ok().flatten();
                     self.activate(env, card, view.balance)
                 } else {
                     self.fail(
@@ -314,6 +341,7 @@ impl Job {
             Plan::Cleanup => {
                 card.state = CardState::Absent;
                 card.ecash_balance = None;
+                card.se_payment_key = None;
                 self.put_card(env, &card)?;
                 let failure = self
                     .failure
@@ -324,6 +352,7 @@ impl Job {
             Plan::Delete => {
                 card.state = CardState::Absent;
                 card.ecash_balance = None;
+                card.se_payment_key = None;
                 self.put_card(env, &card)?;
                 Ok(self.finish_completed(&card))
             }
@@ -331,6 +360,7 @@ impl Job {
                 let Some(life_cycle) = view.life_cycle() else {
                     card.state = CardState::Absent;
                     card.ecash_balance = None;
+                    card.se_payment_key = None;
                     self.put_card(env, &card)?;
                     return Ok(if plan == Plan::Status {
                         self.finish_completed(&card)

@@ -14,6 +14,9 @@
 //!   [`channel`] (precomputed SCP03, interactive SCP02).
 //! - [`perso`]: device PAN, ICC master keys, the whole card profile (fDDA, risk parameters) as
 //!   DGIs; [`records`]: sled tables; [`bank_link`]: bindings, device keys, the e-cash debit.
+//! - [`Tsm::se_payment_key`]: for the remote payment system, the signing key the SE payment
+//!   applet generated at opening (reported in the answer to the last STORE DATA, inside the
+//!   secure channel; no extra command or round trip).
 //! - [`device_pans`]: for the issuer, [`Tsm::account_of_device_pan`] — the binding, account
 //!   and cryptogram parameters behind a device PAN.
 //!
@@ -44,11 +47,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use wallet_core::backend::api::tsm::Topology;
+use wallet_core::card::CardCrypto;
 
 use crate::mtps::Mtps;
 use crate::persist::{Store, StoreError};
 use bank_link::BankLink;
-use records::Records;
+use records::{CardState, Records};
 use session::Session;
 
 /// A session shared between the handlers that touch it.
@@ -136,6 +140,16 @@ pub enum SeKeyAlgorithm {
     Sm2,
 }
 
+impl SeKeyAlgorithm {
+    /// The algorithm of the signing key of a card whose profile uses `crypto`.
+    pub fn of(crypto: CardCrypto) -> SeKeyAlgorithm {
+        match crypto {
+            CardCrypto::Tdes => SeKeyAlgorithm::P256,
+            CardCrypto::Sm4 => SeKeyAlgorithm::Sm2,
+        }
+    }
+}
+
 /// The public half of an SE payment applet's signing key, as the TSM registered it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SePaymentKey {
@@ -178,9 +192,12 @@ impl Tsm {
         binding_id: &str,
         se_id: &str,
     ) -> Result<Option<SePaymentKey>, StoreError> {
-        // CONTRACT: implemented by the SE-signing work (key created on the card at opening).
-        let _ = (binding_id, se_id);
-        Ok(None)
+        Ok(self
+            .records
+            .cards_on(se_id)?
+            .into_iter()
+            .find(|card| card.binding_id == binding_id && card.state == CardState::Active)
+            .and_then(|card| card.se_payment_key))
     }
 
     /// The topology chosen at start.

@@ -226,6 +226,8 @@ fn prepare_card(
             state: CardState::Absent,
             initial_load: load,
             ecash_balance: None,
+            crypto: bound.se_card_crypto(),
+            se_payment_key: None,
         }),
     }
 }

@@ -13,10 +13,20 @@
 //! # DGIs
 //!
 //! [`CardProfile::to_dgis`]: `0101`, `9102`, `9103`, `8000`, `9104`, `0102`, `0103`, `8001`,
-//! one STORE DATA each ([`store_data_commands`]); the secret ones ([`is_secret_dgi`]: `8000`
-//! the ICC master keys, `8001` the ICC private key) travel encrypted under the DEK.
+//! then `8002` the cardholder PIN ([`card_dgis`]), one STORE DATA each
+//! ([`store_data_commands`]); the secret ones ([`is_secret_dgi`]: `8000` the ICC master keys,
+//! `8001` the ICC private key, `8002` the PIN block) travel encrypted under the DEK. The card
+//! generates its remote-payment signing key when it receives `8002` and answers the public key
+//! to the last STORE DATA ([`wallet_core::card::signing`]).
 //!
-//! Cards are issued with SM4 ([`CARD_CRYPTO`]). Device PANs: BIN [`DEVICE_PAN_BIN`], nine random
+//! # The PIN
+//!
+//! The cardholder PIN comes from the bank's card record at personalisation time
+//! ([`super::bank_link::BankLink::cardholder_pin`]) as a zeroized PIN block: the TSM never
+//! stores it, never logs it.
+//!
+//! Cards are issued with the algorithm of the bank's card product
+//! ([`super::bank_link::BoundAccount::se_card_crypto`]; [`CARD_CRYPTO`], SM4, by default). Device PANs: BIN [`DEVICE_PAN_BIN`], nine random
 //! digits and a Luhn check digit; PSN `01`; expiry the last day of the month five years after
 //! issue. E-cash limits: balance [`ECASH_BALANCE_LIMIT`], one transaction
 //! [`ECASH_SINGLE_LIMIT`] (fen).
@@ -26,6 +36,7 @@ use wallet_core::binding::validate::luhn_valid;
 use wallet_core::card::perso::{
     is_secret_dgi, CardCrypto, CardKeys, CardPersonalization, ECashParams,
 };
+use wallet_core::card::signing::PinBlock;
 use wallet_core::card::test_issuer::{issue_test_card, test_issuer_master_keys};
 use wallet_core::card::CardProfile;
 use wallet_core::crypto::random;
@@ -35,7 +46,7 @@ use wallet_core::gp::{GpError, KeyEncryptionKey};
 
 use super::records::CardRecord;
 
-/// The algorithm of the cards this TSM issues.
+/// The algorithm of the cards this TSM issues unless the bank's card product says otherwise.
 pub const CARD_CRYPTO: CardCrypto = CardCrypto::Sm4;
 /// The BIN of device PANs (fictional).
 pub const DEVICE_PAN_BIN: &str = "628888";
@@ -115,10 +126,10 @@ pub fn personalization(
         pan: card.device_pan.clone(),
         pan_sequence: card.pan_sequence,
         expiry: card.expiry.clone(),
-        crypto: CARD_CRYPTO,
+        crypto: card.crypto,
         currency: CNY,
         country: CNY,
-        keys: derive_icc_keys(CARD_CRYPTO, &card.device_pan, card.pan_sequence)?,
+        keys: derive_icc_keys(card.crypto, &card.device_pan, card.pan_sequence)?,
         ecash: Some(ECashParams {
             balance,
             balance_limit: ECASH_BALANCE_LIMIT,
@@ -132,6 +143,20 @@ pub fn personalization(
 /// certificates under the test CA) and the default risk parameters.
 pub fn card_profile(card: &CardRecord, balance: u64) -> Result<CardProfile, CryptoError> {
     issue_test_card(personalization(card, balance)?)
+}
+
+/// The DGIs of the instance of `card`: those of [`card_profile`], then the cardholder PIN
+/// (`8002`) when there is one.
+pub fn card_dgis(
+    card: &CardRecord,
+    balance: u64,
+    pin: Option<&PinBlock>,
+) -> Result<Vec<Dgi>, super::TsmError> {
+    let mut dgis = card_profile(card, balance)?
+        .to_dgis()
+        .map_err(|e| super::TsmError::Internal(format!("personalisation: {e}")))?;
+    dgis.extend(pin.map(PinBlock::to_dgi));
+    Ok(dgis)
 }
 
 /// The STORE DATA commands carrying `dgis`: one per DGI, numbered from 0, the last marked;
@@ -236,6 +261,8 @@ mod tests {
             state: super::super::records::CardState::Opening,
             initial_load: 2_000,
             ecash_balance: None,
+            crypto: CARD_CRYPTO,
+            se_payment_key: None,
         }
     }
 
@@ -271,6 +298,30 @@ mod tests {
             again.fdda.map(|f| f.icc_certificate),
             profile.fdda.map(|f| f.icc_certificate)
         );
+    }
+
+    /// The PIN goes last, as a secret DGI whose value is one whole cipher block pair.
+    #[test]
+    fn the_pin_is_personalised_encrypted_and_the_profile_follows_the_card_crypto() {
+        let pin = PinBlock::new("123456").unwrap();
+        let tdes = CardRecord {
+            crypto: CardCrypto::Tdes,
+            ..record()
+        };
+        let dgis = card_dgis(&tdes, 0, Some(&pin)).unwrap();
+        assert_eq!(dgis.last().map(|d| d.tag), Some(0x8002));
+        assert_eq!(
+            CardProfile::from_dgis(&dgis).unwrap().perso.crypto,
+            CardCrypto::Tdes
+        );
+        let kek = KeyEncryptionKey::aes(&[0x21; 16]);
+        let commands = store_data_commands(&dgis, &kek).unwrap();
+        let last = commands.last().unwrap();
+        assert!(last.last && last.encryption == StoreDataEncryption::Encrypted);
+        assert_eq!(last.data[..3], [0x80, 0x02, 16]);
+        assert_ne!(last.data[3..], pin.to_dgi().data[..]);
+        let without = card_dgis(&record(), 0, None).unwrap();
+        assert_eq!(without.len(), dgis.len() - 1);
     }
 
     #[test]

@@ -3,6 +3,10 @@
 //! issuer needs to check that card's cryptograms, kept after the card is deleted or replaced)
 //! and, on the SE issuer's side, each SE's issuer security domain state (the sequence counter
 //! it last saw, whether the payment SSD exists). Order nonces are remembered per binding.
+//!
+//! A card record also keeps the card's algorithm (`crypto`, SM4 for records written before
+//! cards could be 3DES) and the public key of its SE payment applet's signing key
+//! (`se_payment_key`, learnt at opening; absent in older records).
 
 use serde::{Deserialize, Serialize};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -13,6 +17,7 @@ use wallet_core::backend::api::AccountKind;
 use wallet_core::card::CardCrypto;
 use wallet_core::se::ReaderKind;
 
+use super::SePaymentKey;
 use crate::bank::validate::mask_pan;
 use crate::persist::{Store, StoreError, Table};
 
@@ -101,6 +106,17 @@ pub struct CardRecord {
     pub initial_load: u64,
     /// E-cash balance after the last operation that read or set it.
     pub ecash_balance: Option<u64>,
+    /// The algorithm of the card's cryptograms and of its signing key.
+    #[serde(default = "default_crypto")]
+    pub crypto: CardCrypto,
+    /// The payment applet's remote-payment signing key, as the card reported it at opening.
+    #[serde(default)]
+    pub se_payment_key: Option<SePaymentKey>,
+}
+
+/// The algorithm of records written before cards could be 3DES.
+fn default_crypto() -> CardCrypto {
+    super::perso::CARD_CRYPTO
 }
 
 impl CardRecord {
@@ -226,7 +242,7 @@ impl Records {
     }
 
     /// Stores a card (and, the first time its device PAN appears, that PAN's record with the
-    /// cards' algorithm [`super::perso::CARD_CRYPTO`]).
+    /// card's algorithm).
     pub fn put_card(&self, card: &CardRecord) -> Result<(), StoreError> {
         let issued = DevicePanRecord {
             se_id: card.se_id.to_ascii_uppercase(),
@@ -235,7 +251,7 @@ impl Records {
             account_kind: card.account_kind,
             pan_sequence: card.pan_sequence,
             expiry: card.expiry.clone(),
-            crypto: super::perso::CARD_CRYPTO,
+            crypto: card.crypto,
         };
         self.device_pans.put_if_absent(&card.device_pan, &issued)?;
         self.cards.put(card.key(), card)
@@ -285,6 +301,8 @@ mod tests {
             state,
             initial_load: 0,
             ecash_balance: Some(0),
+            crypto: CardCrypto::Sm4,
+            se_payment_key: None,
         }
     }
 
@@ -326,5 +344,16 @@ mod tests {
         assert!(!records.remember_nonce("b", "ab", 2)?);
         assert!(records.remember_nonce("other", "ab", 2)?);
         Ok(())
+    }
+
+    /// A record stored before `crypto` and `se_payment_key` existed still reads.
+    #[test]
+    fn old_card_records_read_with_defaults() {
+        let mut json = serde_json::to_value(card(CardState::Active)).unwrap();
+        let object = json.as_object_mut().unwrap();
+        object.remove("crypto");
+        object.remove("se_payment_key");
+        let old: CardRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(old, card(CardState::Active));
     }
 }

@@ -8,6 +8,9 @@
 //!   the ARPC (method 1) once the ARQC verified.
 //! - `POST {PATH_OFFLINE_ADVICES}` [`OfflineAdviceRequest`] (with an `Idempotency-Key`) →
 //!   `200` [`OfflineAdviceResponse`]: an offline e-cash TC the terminal approved, for clearing.
+//! - `POST {PATH_REVERSALS}` [`ReversalRequest`] (with an `Idempotency-Key`) → `200`
+//!   [`ReversalResponse`]: undo an approved authorisation the card did not complete
+//!   ([`reversal`]).
 //!
 //! The clearing batches they land in are in [`super::clearing`].
 //!
@@ -18,6 +21,13 @@
 //! minor units (fen), ISO numeric codes as numbers, the date as `YYMMDD`, binary EMV values as
 //! uppercase or lowercase hex. [`IccTransaction::cryptogram_data`] rebuilds from it exactly the
 //! bytes the application cryptogram covers ([`crate::card::keys::CryptogramData`]).
+
+pub mod reversal;
+
+pub use reversal::{
+    reversal_id_of, ReversalReason, ReversalRequest, ReversalResponse, ReversalStatus,
+    PATH_REVERSALS, REVERSAL_ID_PREFIX,
+};
 
 use crate::card::keys::{CryptogramData, AC_LEN};
 use crate::card::perso::amount_n12;

@@ -19,7 +19,10 @@ pub enum ClearingChannel {
     /// A POS e-cash transaction approved offline by the card (TC), from an offline advice.
     PosOffline,
     /// The reversal of an earlier transaction (for example an e-cash load the card refused):
-    /// `id` names the reversal, its amount counts against the original's institutions.
+    /// `id` names the reversal (`rev_` + the original's id, see
+    /// [`super::acquiring::reversal_id_of`]); card, merchant and institutions are the
+    /// original's, and its amount counts the other way round (the acquirer pays it back, the
+    /// issuer receives it).
     Reversal,
     /// A remote (in-app) payment approved by the remote payment system.
     RemotePayment,
@@ -78,6 +81,7 @@ pub struct ClearingBatch {
     pub totals: Vec<InstitutionTotal>,
     /// Number of transactions.
     pub count: u64,
-    /// Sum of the amounts, minor units.
+    /// The day's net amount, minor units: the amounts of its transactions minus those of its
+    /// reversals (never below zero).
     pub amount: u64,
 }

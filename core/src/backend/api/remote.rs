@@ -83,7 +83,8 @@ pub enum OrderStatus {
 /// A merchant asks the payment content platform for an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateOrderRequest {
-    /// The merchant (must be known to the platform, e.g. the mock's `M0001`).
+    /// The merchant (must be known to the platform; the mock's are the acquirer's merchants
+    /// `898310058120001` 模拟便利店 and `898310058120002` 模拟咖啡馆).
     pub merchant_id: String,
     /// Amount in minor units (fen), at least 1.
     pub amount: u64,

@@ -6,7 +6,9 @@
 //!
 //! GET DATA `80 CA P1 P2` (tag in P1-P2), once an application is selected (`6985` before):
 //! `9F79` balance, `9F77` balance limit, `9F78` single-transaction limit (n12, with e-cash),
-//! `9F36` ATC, `9F13` last online ATC; any other tag, or e-cash tags without e-cash: `6A88`.
+//! `9F36` ATC, `9F13` last online ATC, `DF61` the remote-payment signing public key
+//! (`04 ‖ X ‖ Y`, 65 bytes); any other tag, e-cash tags without e-cash, `DF61` without a
+//! signing key: `6A88`.
 
 use super::{status, CardApplication};
 use crate::apdu::{CommandApdu, ResponseApdu, Status, Tag, TlvNode};
@@ -49,6 +51,7 @@ impl CardApplication {
             0x9F78 => n12(ecash.map(|e| e.single_transaction_limit)),
             0x9F36 => Some(self.counters.atc.to_be_bytes().to_vec()),
             0x9F13 => Some(self.counters.last_online_atc.to_be_bytes().to_vec()),
+            0xDF61 => self.signing_public_key(),
             _ => None,
         };
         match (value, Tag::new(u32::from(raw))) {

@@ -11,6 +11,9 @@
 //! | GET DATA | `80 CA` tag | `9F79`, `9F77`, `9F78`, `9F36`, `9F13` | `data.rs` |
 //! | EXTERNAL AUTHENTICATE | `00 82 00 00` | checks ARPC ‖ ARC of the last ARQC (`6300` if wrong) | `issuer.rs` |
 //! | PUT DATA `9F79` | `04`/`84 DA 9F 79` | e-cash load by issuer script with MAC (`6988` if wrong) | `issuer.rs` |
+//! | GET DATA `DF61` | `80 CA DF 61` | `DF61 41 <04 ‖ X ‖ Y>`, the remote-payment signing public key (`6A88` if none) | `data.rs` |
+//! | VERIFY | `00 20 00 80` | cardholder PIN (format 2 block): `9000`, `63Cx`, `6983` blocked | `sign.rs` |
+//! | PSO COMPUTE DIGITAL SIGNATURE | `00 2A 9E 9A` | signature of the message (`6982` without a fresh VERIFY) | `sign.rs` |
 //!
 //! General status words: unparsable APDU (truncated, bad Lc, trailing bytes) `6700`; logical
 //! channel other than 0 `6881`; command chaining `6884`; reserved class `6E00`. Parameters are
@@ -19,23 +22,34 @@
 //!
 //! State: nothing selected → PPSE or an application selected → transaction processed (after
 //! GET PROCESSING OPTIONS). Any SELECT, a failed one included, ends the transaction; so does
-//! [`CardApplication::reset`] (field lost).
+//! [`CardApplication::reset`] (field lost). Both also forget a verified PIN.
+//!
+//! Remote-payment signing ([`CardApplication::with_signing`]): the PIN and the key from DGIs
+//! `8002` / `8003`, the PIN try counter persisted through the [`CardCounterStore`]
+//! (`persist_pin_tries`) like the ATC.
+//!
+//! [`CardCounterStore`]: super::counters::CardCounterStore
 
 mod data;
 mod gpo;
 mod issuer;
 mod select;
+mod sign;
 
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
+mod sign_tests;
+#[cfg(test)]
 mod tests;
 
 pub use gpo::PDOL;
+pub use sign::MAX_MESSAGE_LEN;
 
 use super::counters::{CardContext, CardCounters};
 use super::perso::PersoError;
 use super::profile::CardProfile;
+use super::signing::{CardSigning, PIN_TRY_LIMIT};
 use crate::apdu::{tlv, Class, CommandApdu, Dol, LogicalChannel, ResponseApdu, Status, Tag};
 use crate::backend::api::AccountKind;
 use crate::crypto::sm2::Sm2SigningKey;
@@ -110,6 +124,12 @@ pub struct CardApplication {
     pdol: Dol,
     counters: CardCounters,
     selection: Selection,
+    /// Remote-payment PIN and signing key, when personalised.
+    signing: Option<CardSigning>,
+    /// PIN tries left (as last persisted); [`PIN_TRY_LIMIT`] without a PIN.
+    pin_tries_left: u8,
+    /// VERIFY succeeded since the last SELECT / reset and no signature consumed it.
+    pin_verified: bool,
 }
 
 impl std::fmt::Debug for CardApplication {
@@ -118,6 +138,7 @@ impl std::fmt::Debug for CardApplication {
             .field("directory", &self.directory)
             .field("atc", &self.counters.atc)
             .field("selection", &self.selection)
+            .field("pin_tries_left", &self.pin_tries_left())
             .finish_non_exhaustive()
     }
 }
@@ -172,7 +193,42 @@ impl CardApplication {
             psn,
             counters,
             selection: Selection::None,
+            signing: None,
+            pin_tries_left: PIN_TRY_LIMIT,
+            pin_verified: false,
         })
+    }
+
+    /// The same application with the remote-payment signing material, resuming from
+    /// `pin_tries_left` as last persisted (`None`: a new card, [`PIN_TRY_LIMIT`]). Refused when
+    /// the key's algorithm does not fit the card's crypto or the tries exceed the limit.
+    pub fn with_signing(
+        mut self,
+        signing: CardSigning,
+        pin_tries_left: Option<u8>,
+    ) -> Result<CardApplication, CardError> {
+        if signing.key.crypto() != self.profile.perso.crypto {
+            return Err(
+                PersoError::Malformed("the signing key does not fit the card's crypto").into(),
+            );
+        }
+        let tries = pin_tries_left.unwrap_or(PIN_TRY_LIMIT);
+        if tries > PIN_TRY_LIMIT {
+            return Err(CardError::Counters("PIN tries above the limit"));
+        }
+        self.signing = Some(signing);
+        self.pin_tries_left = tries;
+        Ok(self)
+    }
+
+    /// The PIN tries left as last persisted, when the card has a PIN.
+    pub fn pin_tries_left(&self) -> Option<u8> {
+        self.signing.as_ref().map(|_| self.pin_tries_left)
+    }
+
+    /// The remote-payment signing public key `04 ‖ X ‖ Y`, when the card has one.
+    pub fn signing_public_key(&self) -> Option<Vec<u8>> {
+        self.signing.as_ref().map(|s| s.key.public_key())
     }
 
     /// The applications the card answers for, in PPSE order.
@@ -193,6 +249,7 @@ impl CardApplication {
     /// The field is gone (or the reader deactivated the card): nothing selected any more.
     pub fn reset(&mut self) {
         self.selection = Selection::None;
+        self.pin_verified = false;
     }
 
     /// Processes one command APDU and returns the response APDU (data ‖ SW1 SW2, always at
@@ -228,7 +285,11 @@ impl CardApplication {
             (0xCA, 0x80) => self.get_data(cmd),
             (0x82, 0x00) => self.external_authenticate(cmd),
             (0xDA, 0x04 | 0x84) => self.put_data(cmd, ctx),
-            (0xA4 | 0xA8 | 0xB2 | 0xCA | 0x82 | 0xDA, _) => status(Status::ClaNotSupported),
+            (0x20, 0x00) => self.verify(cmd, ctx),
+            (0x2A, 0x00) => self.perform_security_operation(cmd),
+            (0xA4 | 0xA8 | 0xB2 | 0xCA | 0x82 | 0xDA | 0x20 | 0x2A, _) => {
+                status(Status::ClaNotSupported)
+            }
             _ => status(Status::InsNotSupported),
         }
     }

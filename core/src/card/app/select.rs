@@ -63,6 +63,7 @@ impl CardApplication {
         }
         let previous = self.selection;
         self.selection = Selection::None;
+        self.pin_verified = false;
         if name == PPSE {
             if next {
                 return status(Status::FileNotFound);

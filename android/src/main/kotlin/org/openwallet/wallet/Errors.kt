@@ -51,6 +51,8 @@ val WalletFfiException.code: String
         is WalletFfiException.Card -> code
         is WalletFfiException.Storage -> code
         is WalletFfiException.KeyStore -> code
+        is WalletFfiException.Payment -> code
+        is WalletFfiException.Signer -> code
     }
 
 /** Whether repeating the same call later may succeed (the back end was unreachable). */
