@@ -12,8 +12,8 @@
 //   WalletBench   FFI cost benchmark (scripts/bench-ffi.sh), not a test
 //
 // The Rust library is linked from WALLET_FFI_LIB_DIR (default ../build/ffi/lib, where
-// gen-bindings.sh copies it) with an rpath to the same folder. An iOS app would instead link the
-// static library / an XCFramework; that packaging is not built here.
+// gen-bindings.sh copies it) with an rpath to the same folder. An iOS app links the
+// XCFramework that build-xcframework.sh makes on macOS with Xcode instead (see README.md).
 
 import Foundation
 import PackageDescription

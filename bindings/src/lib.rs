@@ -15,6 +15,8 @@
 //!   [`HceCardInfo`]).
 //! - `terminal` (feature `test-hooks`): `MockTerminal`, the mock world's POS terminal tapping a
 //!   foreign `TappableCard` (the test calling `Wallet.process_apdu`) or a simulated SE.
+//! - `simulated_card` (feature `test-hooks`): raw APDUs to the simulated cards
+//!   (`SimulatedSecureElements::card_transmit`), for tests standing in for the platform SE service.
 //! - [`keystore`]: the [`KeyStore`] foreign trait (Android Keystore / iOS Keychain).
 //! - [`signer`]: the [`Signer`] foreign trait (Android Keystore / Secure Enclave device keys);
 //!   with `test-hooks`, `SoftwareP256Key` (a Rust-held key for test signers in Python).
@@ -43,6 +45,8 @@ pub mod se;
 pub mod signer;
 #[cfg(feature = "test-hooks")]
 pub mod simulated;
+#[cfg(feature = "test-hooks")]
+pub mod simulated_card;
 #[cfg(feature = "test-hooks")]
 pub mod terminal;
 pub mod wallet;

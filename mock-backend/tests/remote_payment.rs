@@ -13,9 +13,8 @@ use support::*;
 use wallet_core::backend::api::clearing::{ClearingBatch, ClearingChannel, PATH_CLEARING_BATCHES};
 use wallet_core::backend::api::remote::{
     password_signing_message, password_verifier, AuthMode, MerchantNotifications, OrderStatus,
-    PasswordStatus, PaymentCredential, PaymentHistory, PaymentReceipt, PaymentRequest,
-    SetPasswordRequest, SmsChallengeRequest, PATH_MERCHANT_NOTIFICATIONS, PATH_MERCHANT_ORDERS,
-    PATH_RPS_PASSWORDS, PATH_RPS_PAYMENTS, PATH_RPS_SMS_CHALLENGES,
+    PasswordStatus, PaymentCredential, PaymentReceipt, PaymentRequest, SetPasswordRequest,
+    PATH_MERCHANT_NOTIFICATIONS, PATH_MERCHANT_ORDERS, PATH_RPS_PASSWORDS, PATH_RPS_SMS_CHALLENGES,
 };
 use wallet_core::backend::api::BindingRecord;
 use wallet_core::crypto::ecdsa::P256SigningKey;
@@ -86,12 +85,7 @@ async fn password_payment_debits_once_and_tells_everyone() -> TestResult {
         (told.notifications[0].status, told.notifications[0].amount),
         (OrderStatus::Paid, 1_234)
     );
-    let history: PaymentHistory = ok_json(
-        h.get(&format!("{PATH_RPS_PAYMENTS}?binding_id={}", p.id()))
-            .await?,
-    )
-    .await?;
-    assert_eq!(history.payments, vec![receipt]);
+    assert_eq!(history(&h, &p).await?.payments, vec![receipt]);
     Ok(())
 }
 
@@ -308,10 +302,7 @@ async fn expired_orders_cannot_be_paid() -> TestResult {
     let refused = h
         .post(
             PATH_RPS_SMS_CHALLENGES,
-            &SmsChallengeRequest {
-                binding_id: p.id().into(),
-                order_id: order.order_id.clone(),
-            },
+            &challenge_request(&h, &p, &order.order_id, &p.key)?,
             None,
         )
         .await?;
@@ -411,12 +402,12 @@ async fn clearing_totals_match_the_payments() -> TestResult {
     };
     assert_eq!(net("48020000"), Some(2_135));
     assert_eq!((net("622202"), net("625965")), (Some(-135), Some(-2_000)));
-    let history: PaymentHistory = ok_json(
-        h.get(&format!("{PATH_RPS_PAYMENTS}?binding_id={}", alice.id()))
-            .await?,
-    )
-    .await?;
-    let amounts: Vec<u64> = history.payments.iter().map(|r| r.amount).collect();
+    let amounts: Vec<u64> = history(&h, &alice)
+        .await?
+        .payments
+        .iter()
+        .map(|r| r.amount)
+        .collect();
     assert_eq!(amounts, [35, 100], "newest first");
     Ok(())
 }
@@ -469,23 +460,27 @@ async fn bad_orders_bindings_and_registrations_are_refused() -> TestResult {
     let order = create_order(&h, 100, None).await?;
     // A registration signed by another key, or replayed, is refused.
     let verifier = hex::encode(&password_verifier("111111", p.id())[..]);
-    let (timestamp, n) = (h.now(), nonce()?);
-    let signed = password_signing_message(p.id(), &verifier, timestamp, &n);
     let stranger = P256SigningKey::generate()?;
     let mut request = SetPasswordRequest {
         binding_id: p.id().into(),
+        proof: device_proof(&h, &stranger, |t, n| {
+            password_signing_message(p.id(), &verifier, t, n)
+        })?,
         verifier,
-        timestamp,
-        nonce: n,
-        signature: hex::encode(stranger.sign(&signed)?),
     };
+    let signed = password_signing_message(
+        p.id(),
+        &request.verifier,
+        request.proof.timestamp,
+        &request.proof.nonce,
+    );
     expect_error(
         h.post(PATH_RPS_PASSWORDS, &request, None).await?,
         401,
         "SIGNATURE_INVALID",
     )
     .await?;
-    request.signature = hex::encode(p.key.sign(&signed)?);
+    request.proof.signature = hex::encode(p.key.sign(&signed)?);
     ok_json::<PasswordStatus>(h.post(PATH_RPS_PASSWORDS, &request, None).await?).await?;
     expect_error(
         h.post(PATH_RPS_PASSWORDS, &request, None).await?,

@@ -2,7 +2,10 @@
 
 use super::model::{RemotePayment, NS_HISTORY};
 use super::{RemotePayError, RemotePayer};
-use crate::backend::api::remote::{PaymentHistory, PATH_RPS_PAYMENTS};
+use crate::backend::api::remote::{
+    history_signing_message, PaymentHistory, PaymentHistoryRequest, PATH_RPS_PAYMENT_HISTORY,
+};
+use crate::backend::client::IdempotencyKey;
 
 impl RemotePayer {
     /// The remote payments of this wallet as stored locally, newest first.
@@ -18,7 +21,9 @@ impl RemotePayer {
     }
 
     /// Fetches the payments of `binding_id` from the RPS (made from any device), merges them
-    /// into the local history and returns the whole local history, newest first.
+    /// into the local history and returns the whole local history, newest first. The read is
+    /// signed by the binding's device key ([`history_signing_message`]): only the bound phone
+    /// can read a binding's payments.
     pub async fn sync_payment_history(
         &self,
         binding_id: &str,
@@ -31,11 +36,21 @@ impl RemotePayer {
         {
             return Err(RemotePayError::BindingNotFound);
         }
-        let path = format!(
-            "{PATH_RPS_PAYMENTS}?binding_id={}",
-            percent_encode(binding_id)
-        );
-        let remote: PaymentHistory = self.client.get(&path).await?;
+        let proof = self.device_proof(binding_id, |timestamp, nonce| {
+            history_signing_message(binding_id, timestamp, nonce)
+        })?;
+        let body = PaymentHistoryRequest {
+            binding_id: binding_id.to_owned(),
+            proof,
+        };
+        let remote: PaymentHistory = self
+            .client
+            .post(
+                PATH_RPS_PAYMENT_HISTORY,
+                &body,
+                &IdempotencyKey::generate()?,
+            )
+            .await?;
         let count = remote.payments.len();
         for receipt in remote.payments {
             if receipt.binding_id != binding_id {
@@ -48,19 +63,6 @@ impl RemotePayer {
         tracing::info!(binding_id, count, "payment history synchronised");
         self.payment_history()
     }
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters (for a query value).
-fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Newest first; ties broken by payment id (descending) so the order is stable.
@@ -99,11 +101,5 @@ mod tests {
         sort_newest_first(&mut p);
         let ids: Vec<_> = p.iter().map(|p| p.payment_id.as_str()).collect();
         assert_eq!(ids, ["c", "b", "a"]);
-    }
-
-    #[test]
-    fn query_values_are_percent_encoded() {
-        assert_eq!(percent_encode("b-1_x.y~"), "b-1_x.y~");
-        assert_eq!(percent_encode("a&b=c d"), "a%26b%3Dc%20d");
     }
 }

@@ -3,16 +3,16 @@
 use super::model::{pending_key, PayAuth, PendingPayment, RemotePayment, NS_HISTORY, NS_PENDING};
 use super::{se_mode, validate, RemotePayError};
 use crate::backend::api::remote::{
-    password_proof, password_signing_message, password_verifier, Order, OrderStatus,
-    PasswordStatus, PaymentCredential, PaymentMessage, PaymentReceipt, PaymentRequest,
-    SetPasswordRequest, SmsChallenge, SmsChallengeRequest, PATH_MERCHANT_ORDERS,
-    PATH_RPS_PASSWORDS, PATH_RPS_PAYMENTS, PATH_RPS_SMS_CHALLENGES,
+    password_proof, password_signing_message, password_verifier, sms_challenge_signing_message,
+    DeviceProof, Order, OrderStatus, PasswordStatus, PaymentCredential, PaymentMessage,
+    PaymentReceipt, PaymentRequest, SetPasswordRequest, SmsChallenge, SmsChallengeRequest,
+    PATH_MERCHANT_ORDERS, PATH_RPS_PASSWORDS, PATH_RPS_PAYMENTS, PATH_RPS_SMS_CHALLENGES,
 };
 use crate::backend::client::IdempotencyKey;
 use crate::backend::{BackendClient, BackendError};
 use crate::binding::Binder;
 use crate::clock::unix_now;
-use crate::crypto::random;
+use crate::crypto::{random, CryptoError};
 use crate::se::SeService;
 use crate::store::Store;
 use crate::tsm::{CardManager, CardState};
@@ -80,27 +80,22 @@ impl RemotePayer {
     /// Registers (or replaces, which also lifts a lock-out) the payment password of
     /// `binding_id`: only its verifier (PBKDF2, salted by the binding) leaves the phone, signed
     /// by the device key. Nothing is stored locally. The PBKDF2 derivation (100 000 iterations)
-    /// runs on the calling task.
+    /// runs on tokio's blocking pool, not on the async task.
     pub async fn set_payment_password(
         &self,
         binding_id: &str,
         password: &str,
     ) -> Result<PasswordStatus, RemotePayError> {
         validate::password(password)?;
-        let verifier_hex =
-            Zeroizing::new(hex::encode(&password_verifier(password, binding_id)[..]));
-        let timestamp = unix_now();
-        let nonce = random::hex_id(16)?;
-        let signature = self.binder.sign(
-            binding_id,
-            &password_signing_message(binding_id, &verifier_hex, timestamp, &nonce),
-        )?;
+        let verifier = derive_verifier(password, binding_id).await?;
+        let verifier_hex = Zeroizing::new(hex::encode(&verifier[..]));
+        let proof = self.device_proof(binding_id, |timestamp, nonce| {
+            password_signing_message(binding_id, &verifier_hex, timestamp, nonce)
+        })?;
         let body = SetPasswordRequest {
             binding_id: binding_id.to_owned(),
             verifier: verifier_hex.to_string(),
-            timestamp,
-            nonce,
-            signature: hex::encode(signature),
+            proof,
         };
         let status: PasswordStatus = self
             .client
@@ -111,22 +106,46 @@ impl RemotePayer {
     }
 
     /// Asks the RPS to send a one-time code for paying `order_id` to the phone on file of
-    /// `binding_id`.
+    /// `binding_id`. The request is signed by the binding's device key
+    /// ([`sms_challenge_signing_message`]), so only this phone can have codes sent.
     pub async fn request_payment_sms(
         &self,
         binding_id: &str,
         order_id: &str,
     ) -> Result<SmsChallenge, RemotePayError> {
         validate::order_id(order_id)?;
-        self.binder.public_key(binding_id)?; // the binding exists here
+        let proof = self.device_proof(binding_id, |timestamp, nonce| {
+            sms_challenge_signing_message(binding_id, order_id, timestamp, nonce)
+        })?;
         let body = SmsChallengeRequest {
             binding_id: binding_id.to_owned(),
             order_id: order_id.to_owned(),
+            proof,
         };
         Ok(self
             .client
             .post(PATH_RPS_SMS_CHALLENGES, &body, &IdempotencyKey::generate()?)
             .await?)
+    }
+
+    /// Signs `signing_message(timestamp, nonce)` with `binding_id`'s device key, at the phone's
+    /// time and with a fresh random nonce (fails with the binding error if the binding is not
+    /// here).
+    pub(super) fn device_proof(
+        &self,
+        binding_id: &str,
+        signing_message: impl FnOnce(u64, &str) -> Vec<u8>,
+    ) -> Result<DeviceProof, RemotePayError> {
+        let timestamp = unix_now();
+        let nonce = random::hex_id(NONCE_BYTES)?;
+        let signature = self
+            .binder
+            .sign(binding_id, &signing_message(timestamp, &nonce))?;
+        Ok(DeviceProof {
+            timestamp,
+            nonce,
+            signature: hex::encode(signature),
+        })
     }
 
     /// Pays `order_id` from `binding_id`, proving the payer with `auth`.
@@ -200,7 +219,7 @@ impl RemotePayer {
                 _ => String::new(),
             },
             timestamp: unix_now(),
-            nonce: random::hex_id(16)?,
+            nonce: random::hex_id(NONCE_BYTES)?,
         };
         message.validate()?;
         let bytes = message.canonical_bytes();
@@ -211,7 +230,7 @@ impl RemotePayer {
             ),
             PayAuth::Password { password } => {
                 let signature = self.binder.sign(binding_id, &bytes)?;
-                let verifier = password_verifier(password, binding_id);
+                let verifier = derive_verifier(password, binding_id).await?;
                 let proof = hex::encode(password_proof(&verifier[..], &bytes));
                 (signature, PaymentCredential::Password { proof })
             }
@@ -311,6 +330,27 @@ impl RemotePayer {
     }
 }
 
+/// Random bytes of every nonce (32 lowercase hex characters).
+const NONCE_BYTES: usize = 16;
+
+/// [`password_verifier`] (PBKDF2, ≈100 000 HMAC rounds) on tokio's blocking pool, so the async
+/// runtime's worker is not held for the derivation. A panic of the derivation is resumed here;
+/// a derivation cancelled because the runtime is shutting down answers a crypto error.
+async fn derive_verifier(
+    password: &str,
+    binding_id: &str,
+) -> Result<Zeroizing<[u8; 32]>, RemotePayError> {
+    let password = Zeroizing::new(password.to_owned());
+    let binding_id = binding_id.to_owned();
+    match tokio::task::spawn_blocking(move || password_verifier(&password, &binding_id)).await {
+        Ok(verifier) => Ok(verifier),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(RemotePayError::Crypto(CryptoError::InvalidInput(
+            "the password derivation was cancelled",
+        ))),
+    }
+}
+
 /// Refuses locally an order that cannot be paid.
 fn check_payable(order: &Order, order_id: &str, now: u64) -> Result<(), RemotePayError> {
     if order.order_id != order_id {
@@ -364,5 +404,30 @@ mod tests {
             check_payable(&order(OrderStatus::Pending, 2_000), "o-2", 1_500),
             Err(RemotePayError::Backend(BackendError::Protocol(_)))
         ));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_verifier_is_derived_off_the_async_task() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        // One runtime thread: a task spawned now only runs if the derivation yields it the
+        // thread, i.e. runs on the blocking pool rather than on this task.
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let ticker = tokio::spawn({
+            let ticks = ticks.clone();
+            async move {
+                loop {
+                    ticks.fetch_add(1, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                }
+            }
+        });
+        let derived = derive_verifier("135790", "b-1").await.unwrap();
+        assert!(
+            ticks.load(Ordering::SeqCst) > 0,
+            "the runtime thread stayed free"
+        );
+        ticker.abort();
+        assert_eq!(*derived, *password_verifier("135790", "b-1"));
     }
 }

@@ -39,10 +39,7 @@ extension Wallet {
 
 extension WalletFfiError {
     /// Tries left after a wrong code, payment password or PIN; `nil` for other errors.
-    public var attemptsLeft: UInt32? {
-        if case let .WrongCode(_, _, attemptsLeft) = self { return attemptsLeft }
-        return nil
-    }
+    public var attemptsLeft: UInt32? { WalletError(self).attemptsLeft }
 
     /// Whether a remote payment was refused with nothing debited (expired, already paid, funds…).
     public var isPaymentRefused: Bool {

@@ -77,19 +77,34 @@ extension KeyStoreFfiError {
 
 extension WalletLibrary {
     /// Opens (or creates) the wallet stored in `dataDirectory`, talking to `backendURL`.
-    /// `keyStore` wraps the store's data key (the Keychain in the app; `nil` keeps a software key
-    /// file); `secureElements`, when given, are the device's secure elements for card opening
-    /// (they can also be attached later with `attachSecureElements(transport:)`); `logger`, when
-    /// given, receives the library's log records at `.info` and above.
+    /// `signer` holds the device keys (the Secure Enclave in the app, `SecureEnclaveSigner`;
+    /// `nil` keeps software keys in the store); `keyStore` wraps the store's data key (the
+    /// Keychain in the app, `KeychainKeyStore`; `nil` keeps a software key file);
+    /// `secureElements`, when given, are the device's secure elements for card opening (they can
+    /// also be attached later with `attachSecureElements(transport:)`); `logger`, when given,
+    /// receives the library's log records at `.info` and above.
     /// Release the wallet before opening the same directory again.
     public static func openWallet(
-        dataDirectory: URL, backendURL: String, keyStore: KeyStore? = nil,
+        dataDirectory: URL, backendURL: String, signer: Signer? = nil, keyStore: KeyStore? = nil,
         secureElements: SecureElementTransport? = nil,
         logger: (@Sendable (LogRecord) -> Void)? = nil
     ) throws -> Wallet {
-        let wallet = try Wallet.open(
-            config: WalletConfig(dataDir: dataDirectory.path, backendUrl: backendURL),
-            keyStore: keyStore, logSink: logger.map(ClosureLogSink.init))
+        try openWallet(
+            config: WalletConfig(dataDir: dataDirectory.path, backendUrl: backendURL), signer: signer,
+            keyStore: keyStore, secureElements: secureElements, logger: logger)
+    }
+
+    /// `openWallet(dataDirectory:backendURL:…)` with every setting of `config` (timeouts,
+    /// retries).
+    public static func openWallet(
+        config: WalletConfig, signer: Signer? = nil, keyStore: KeyStore? = nil,
+        secureElements: SecureElementTransport? = nil,
+        logger: (@Sendable (LogRecord) -> Void)? = nil
+    ) throws -> Wallet {
+        let sink = logger.map(ClosureLogSink.init)
+        let wallet = try signer.map {
+            try Wallet.openWithSigner(config: config, signer: $0, keyStore: keyStore, logSink: sink)
+        } ?? Wallet.open(config: config, keyStore: keyStore, logSink: sink)
         if let secureElements {
             wallet.attachSecureElements(transport: secureElements)
         }
@@ -99,19 +114,8 @@ extension WalletLibrary {
 
 extension WalletFfiError {
     /// Stable machine-readable code of any case (e.g. `otp_wrong`).
-    public var code: String {
-        switch self {
-        case let .Config(code, _), let .InvalidInput(code, _), let .CardRejected(code, _),
-            let .WrongCode(code, _, _), let .CodeUnusable(code, _), let .NotFound(code, _),
-            let .Network(code, _), let .Backend(code, _), let .Card(code, _),
-            let .Storage(code, _), let .KeyStore(code, _), let .Payment(code, _), let .Signer(code, _):
-            return code
-        }
-    }
+    public var code: String { WalletError(self).code }
 
     /// Whether repeating the same call later may succeed (the back end was unreachable).
-    public var isTransient: Bool {
-        if case .Network = self { return true }
-        return false
-    }
+    public var isTransient: Bool { WalletError(self).isTransient }
 }

@@ -2,119 +2,12 @@ import Foundation
 import WalletKit
 import XCTest
 
-#if canImport(CryptoKit)
-import CryptoKit
-
-/// One P-256 key pair of `SwiftSigner`, from CryptoKit (a Secure Enclave signer would use
-/// `SecureEnclave.P256.Signing.PrivateKey`, which has the same API).
-final class P256KeyPair: @unchecked Sendable {
-    private let key = P256.Signing.PrivateKey()
-
-    init() throws {}
-
-    /// SEC1 uncompressed (`04 ‖ X ‖ Y`).
-    var publicKey: Data { key.publicKey.x963Representation }
-
-    /// ECDSA P-256 / SHA-256, ASN.1 DER.
-    func sign(_ message: Data) throws -> Data { try key.signature(for: message).derRepresentation }
-}
-#else
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// The system's OpenSSL (`libcrypto.so.3`, which Foundation's networking already depends on),
-/// loaded with `dlopen`: Linux has no CryptoKit, and swift-crypto cannot be fetched offline.
-/// Only the few EC functions the signer needs, through their C ABI.
-final class LibCrypto: @unchecked Sendable {
-    typealias NewByCurveName = @convention(c) (Int32) -> OpaquePointer?
-    typealias KeyToInt = @convention(c) (OpaquePointer?) -> Int32
-    typealias KeyToPointer = @convention(c) (OpaquePointer?) -> OpaquePointer?
-    typealias PointToOctets = @convention(c) (
-        OpaquePointer?, OpaquePointer?, UInt32, UnsafeMutablePointer<UInt8>?, Int, OpaquePointer?
-    ) -> Int
-    typealias EcdsaSign = @convention(c) (
-        Int32, UnsafePointer<UInt8>?, Int32, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt32>?,
-        OpaquePointer?
-    ) -> Int32
-    typealias Sha256 = @convention(c) (UnsafeRawPointer?, Int, UnsafeMutablePointer<UInt8>?) -> UnsafeMutablePointer<UInt8>?
-    typealias Free = @convention(c) (OpaquePointer?) -> Void
-
-    /// `NID_X9_62_prime256v1`.
-    static let p256 = Int32(415)
-    /// `POINT_CONVERSION_UNCOMPRESSED`.
-    static let uncompressed = UInt32(4)
-    /// Loaded once; `nil` if the library or a symbol is missing.
-    static let shared: LibCrypto? = try? LibCrypto()
-
-    let newKey: NewByCurveName, generateKey: KeyToInt, group: KeyToPointer, publicKey: KeyToPointer
-    let pointToOctets: PointToOctets, signatureSize: KeyToInt, sign: EcdsaSign, sha256: Sha256
-    let freeKey: Free
-
-    private init() throws {
-        guard let lib = dlopen("libcrypto.so.3", RTLD_NOW) else { throw TestFailure("no libcrypto.so.3") }
-        func symbol<T>(_ name: String, _: T.Type) throws -> T {
-            guard let address = dlsym(lib, name) else { throw TestFailure("libcrypto has no \(name)") }
-            return unsafeBitCast(address, to: T.self)
-        }
-        newKey = try symbol("EC_KEY_new_by_curve_name", NewByCurveName.self)
-        generateKey = try symbol("EC_KEY_generate_key", KeyToInt.self)
-        group = try symbol("EC_KEY_get0_group", KeyToPointer.self)
-        publicKey = try symbol("EC_KEY_get0_public_key", KeyToPointer.self)
-        pointToOctets = try symbol("EC_POINT_point2oct", PointToOctets.self)
-        signatureSize = try symbol("ECDSA_size", KeyToInt.self)
-        sign = try symbol("ECDSA_sign", EcdsaSign.self)
-        sha256 = try symbol("SHA256", Sha256.self)
-        freeKey = try symbol("EC_KEY_free", Free.self)
-    }
-}
-
-/// One P-256 key pair of `SwiftSigner`, generated and used by the system's OpenSSL (see
-/// `LibCrypto`); freed with the object.
-final class P256KeyPair: @unchecked Sendable {
-    private let crypto: LibCrypto
-    private let key: OpaquePointer
-
-    init() throws {
-        guard let crypto = LibCrypto.shared else { throw TestFailure("OpenSSL libcrypto.so.3 unavailable") }
-        guard let key = crypto.newKey(LibCrypto.p256) else { throw TestFailure("EC_KEY_new_by_curve_name") }
-        guard crypto.generateKey(key) == 1 else {
-            crypto.freeKey(key)
-            throw TestFailure("EC_KEY_generate_key")
-        }
-        self.crypto = crypto
-        self.key = key
-    }
-
-    deinit { crypto.freeKey(key) }
-
-    /// SEC1 uncompressed (`04 ‖ X ‖ Y`).
-    var publicKey: Data {
-        var point = [UInt8](repeating: 0, count: 65)
-        let length = crypto.pointToOctets(
-            crypto.group(key), crypto.publicKey(key), LibCrypto.uncompressed, &point, point.count, nil)
-        return Data(point.prefix(length))
-    }
-
-    /// ECDSA P-256 over SHA-256(message), ASN.1 DER (what `ECDSA_sign` produces).
-    func sign(_ message: Data) throws -> Data {
-        var digest = [UInt8](repeating: 0, count: 32)
-        _ = message.withUnsafeBytes { crypto.sha256($0.baseAddress, message.count, &digest) }
-        var signature = [UInt8](repeating: 0, count: Int(crypto.signatureSize(key)))
-        var length = UInt32(0)
-        guard crypto.sign(0, digest, Int32(digest.count), &signature, &length, key) == 1 else {
-            throw SignerFfiError.Platform(code: "ecdsa_sign", errorMessage: "ECDSA_sign failed")
-        }
-        return Data(signature.prefix(Int(length)))
-    }
-}
-#endif
-
-/// A `Signer` implemented in Swift, standing in for the Secure Enclave: one key pair per alias,
-/// and a log of every call (thread-safe: the library calls it on its own threads).
+/// A `Signer` implemented in Swift, standing in for the Secure Enclave: WalletKit's
+/// `SoftwareSigner` (CryptoKit on Apple platforms, the system's libcrypto on Linux) plus a log of
+/// every call (thread-safe: the library calls it on its own threads).
 final class SwiftSigner: Signer, @unchecked Sendable {
+    private let keys = SoftwareSigner()
     private let lock = NSLock()
-    private var keys: [String: P256KeyPair] = [:]
     private var _calls: [String] = []
 
     /// Every call, as `generate:<alias>`, `public:<alias>`, `sign:<alias>`, `delete:<alias>`.
@@ -125,33 +18,24 @@ final class SwiftSigner: Signer, @unchecked Sendable {
 
     private func record(_ call: String) { lock.lock(); _calls.append(call); lock.unlock() }
 
-    private func key(_ alias: String) -> P256KeyPair? { lock.lock(); defer { lock.unlock() }; return keys[alias] }
-
     func generateKey(alias: String) throws -> Data {
         record("generate:\(alias)")
-        let pair = try P256KeyPair()
-        lock.lock()
-        keys[alias] = pair
-        lock.unlock()
-        return pair.publicKey
+        return try keys.generateKey(alias: alias)
     }
 
     func publicKey(alias: String) throws -> Data? {
         record("public:\(alias)")
-        return key(alias)?.publicKey
+        return try keys.publicKey(alias: alias)
     }
 
     func sign(alias: String, message: Data) throws -> Data {
         record("sign:\(alias)")
-        guard let pair = key(alias) else { throw SignerFfiError.KeyNotFound(errorMessage: "no key \(alias)") }
-        return try pair.sign(message)
+        return try keys.sign(alias: alias, message: message)
     }
 
     func deleteKey(alias: String) throws {
         record("delete:\(alias)")
-        lock.lock()
-        keys[alias] = nil
-        lock.unlock()
+        try keys.deleteKey(alias: alias)
     }
 }
 
@@ -246,7 +130,7 @@ final class RemotePaymentTests: XCTestCase {
         let history = try wallet.paymentHistory()
         XCTAssertEqual(Set(history.map(\.orderId)), [tea.orderId, cake.orderId])
         XCTAssertEqual(Set(history.map(\.paymentId)), [paid.paymentId, bySms.paymentId])
-        try await wallet.syncPaymentHistory(bindingId: bindingId)
+        _ = try await wallet.syncPaymentHistory(bindingId: bindingId)
         XCTAssertEqual(try wallet.paymentHistory().count, 2)
     }
 

@@ -3,8 +3,17 @@ import Foundation
 import FoundationNetworking
 #endif
 import WalletKit
+import XCTest
 #if canImport(Glibc)
 import Glibc
+
+/// `SOCK_STREAM` as `socket(2)` takes it (an enum in Glibc, a macro on Darwin).
+let streamSocket = Int32(SOCK_STREAM.rawValue)
+#elseif canImport(Darwin)
+import Darwin
+
+/// `SOCK_STREAM` as `socket(2)` takes it (an enum in Glibc, a macro on Darwin).
+let streamSocket = SOCK_STREAM
 #endif
 
 /// Base URL of the mock backend started by scripts/with-mock-backend.sh, or nil.
@@ -46,7 +55,7 @@ func bindDebitCard(_ wallet: Wallet, url: String) async throws -> String {
 
 /// A loopback port nobody listens on: bind port 0, read the port, close.
 func closedPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = socket(AF_INET, streamSocket, 0)
     defer { close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
@@ -92,4 +101,59 @@ final class CollectingSink: LogSink, @unchecked Sendable {
         _records.append(record)
         lock.unlock()
     }
+}
+
+/// A loopback TCP server that accepts connections (the kernel completes the handshake) and never
+/// answers: a back end so slow that every request waits for its timeout. Closed with the object.
+final class SilentServer {
+    private let fd: Int32
+    /// `http://127.0.0.1:<port>`.
+    let url: String
+
+    init() throws {
+        fd = socket(AF_INET, streamSocket, 0)
+        guard fd >= 0 else { throw TestFailure("socket failed") }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let fd = self.fd
+        let ok = withUnsafeMutablePointer(to: &addr) { ptr in
+            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                bind(fd, sa, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, sa, &len) == 0
+            }
+        }
+        guard ok else {
+            close(fd)
+            throw TestFailure("cannot listen on 127.0.0.1")
+        }
+        url = "http://127.0.0.1:\(UInt16(bigEndian: addr.sin_port))"
+    }
+
+    deinit { close(fd) }
+}
+
+/// A thread-safe flag.
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    func set() { lock.lock(); value = true; lock.unlock() }
+}
+
+/// The `WalletError` thrown by `body`; fails the test (and returns nil) when it throws nothing
+/// or another error.
+func walletError(
+    _ body: () async throws -> Void, file: StaticString = #filePath, line: UInt = #line
+) async -> WalletError? {
+    do {
+        try await body()
+        XCTFail("no error", file: file, line: line)
+    } catch let error as WalletError {
+        return error
+    } catch {
+        XCTFail("not a WalletError: \(error)", file: file, line: line)
+    }
+    return nil
 }

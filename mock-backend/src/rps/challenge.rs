@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use wallet_core::backend::api::remote::{OrderStatus, SmsChallenge, SmsChallengeRequest};
 use wallet_core::crypto::random;
 
-use super::{active_binding, RemoteError, Rps};
+use super::{device, RemoteError, Rps};
 use crate::sms::{mask_phone, Verified};
 use crate::state::AppState;
 
@@ -17,20 +17,18 @@ pub(super) struct ChallengeRecord {
     code_id: String,
 }
 
-/// Sends a code for `request.order_id` to `request.binding_id`'s phone.
+/// Sends a code for `request.order_id` to `request.binding_id`'s phone, once the request is
+/// signed by the binding's device key ([`device::verify`]: window, nonce once).
 pub fn create(
     world: &AppState,
     request: &SmsChallengeRequest,
     now: u64,
 ) -> Result<SmsChallenge, RemoteError> {
-    let binding_id = request.binding_id.trim();
-    let order_id = request.order_id.trim();
-    if binding_id.is_empty() || order_id.is_empty() {
-        return Err(RemoteError::BadRequest(
-            "binding_id and order_id must not be blank".into(),
-        ));
+    let (binding_id, order_id) = (request.binding_id.as_str(), request.order_id.as_str());
+    if order_id.trim().is_empty() {
+        return Err(RemoteError::BadRequest("order_id must not be blank".into()));
     }
-    let bound = active_binding(world, binding_id)?;
+    let bound = device::verify(world, request, now)?;
     let order = world.merchant().order(order_id, now)?;
     match order.status {
         OrderStatus::Pending => {}

@@ -36,19 +36,32 @@
 //! request with the same `Idempotency-Key` is answered the first answer by the middleware; the
 //! same message under a new key finds the order paid (`ORDER_ALREADY_PAID`).
 //!
+//! # Device-signed requests
+//! Password registration, SMS challenges and history reads are signed by the binding's device
+//! key (see [`wallet_core::backend::api::remote::DeviceSigned`] for the signed messages) and go
+//! through one check (`device::verify`), in this order: shape (binding id not blank, nonce,
+//! signature hex → `BAD_REQUEST`) → binding known and active (`BINDING_NOT_FOUND`,
+//! `BINDING_REVOKED`) → device-key signature (`SIGNATURE_INVALID`) → timestamp window and nonce
+//! (`REPLAY`; nonces are shared with payments: a nonce is accepted once per binding, whatever
+//! it signed). Nothing changes before the signature verified.
+//!
 //! # Passwords (`POST /rps/v1/passwords`)
-//! Shape (verifier 32 bytes of hex, nonce, signature hex) → binding active → device-key signature
-//! over `password_signing_message` → timestamp window and nonce (shared with payments: a nonce is
-//! accepted once per binding, whatever it signed) → verifier sealed, attempt count reset.
+//! Verifier 32 bytes of hex → device-signed request checks → verifier sealed, attempt count
+//! reset.
 //!
 //! # SMS challenges (`POST /rps/v1/sms-challenges`)
-//! Binding active, order payable → a code from the SMS channel ([`crate::sms`]: 6 digits, 300 s,
-//! 5 tries) to the phone the bank has on file for the account.
+//! Order id not blank → device-signed request checks → order payable → a code from the SMS
+//! channel ([`crate::sms`]: 6 digits, 300 s, 5 tries) to the phone the bank has on file for the
+//! account.
 //!
-//! # History (`GET /rps/v1/payments?binding_id=…`)
-//! The binding's receipts, newest first (`BINDING_NOT_FOUND` for an unknown binding).
+//! # History (`POST /rps/v1/payments/history`)
+//! Device-signed request checks → the binding's receipts, newest first. A `POST` with a signed
+//! JSON body (not a `GET` with headers) so every device-signed request has one shape; the
+//! `Idempotency-Key` header is optional here (a retry with the same key is answered the same
+//! list; the same body under another key is a `REPLAY`).
 
 mod challenge;
+mod device;
 pub mod error;
 mod locks;
 pub mod password;
@@ -66,12 +79,10 @@ use crate::state::AppState;
 use challenge::ChallengeRecord;
 use locks::KeyedLocks;
 use password::Passwords;
-use wallet_core::backend::api::remote::{PaymentReceipt, PAYMENT_WINDOW_SECS};
-
-/// Shortest accepted nonce, hex characters (64 bits).
-pub const MIN_NONCE_CHARS: usize = 16;
-/// Longest accepted nonce, hex characters.
-pub const MAX_NONCE_CHARS: usize = 128;
+use wallet_core::backend::api::remote::{
+    is_well_formed_nonce, PaymentReceipt, PAYMENT_WINDOW_SECS,
+};
+pub use wallet_core::backend::api::remote::{MAX_NONCE_CHARS, MIN_NONCE_CHARS};
 /// Terminal identification of remote payments in clearing entries.
 pub const CLEARING_TERMINAL_ID: &str = "RPS";
 
@@ -188,10 +199,7 @@ fn check_window(timestamp: u64, now: u64) -> Result<(), RemoteError> {
 
 /// `BAD_REQUEST` unless `nonce` is lowercase hex of [`MIN_NONCE_CHARS`]–[`MAX_NONCE_CHARS`].
 fn check_nonce_shape(nonce: &str) -> Result<(), RemoteError> {
-    let hex = nonce
-        .bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if !hex || !(MIN_NONCE_CHARS..=MAX_NONCE_CHARS).contains(&nonce.len()) {
+    if !is_well_formed_nonce(nonce) {
         return Err(RemoteError::BadRequest(format!(
             "nonce must be {MIN_NONCE_CHARS} to {MAX_NONCE_CHARS} lowercase hex characters"
         )));

@@ -21,10 +21,9 @@ use wallet_core::backend::api::remote::{
 };
 use wallet_core::crypto::{aead, random};
 
-use super::{active_binding, check_nonce_shape, check_window, decode_signature, RemoteError};
+use super::{device, RemoteError};
 use crate::state::AppState;
-use wallet_core::backend::api::remote::{password_signing_message, SetPasswordRequest};
-use wallet_core::crypto::ecdsa;
+use wallet_core::backend::api::remote::SetPasswordRequest;
 
 const SEALING_KEY_NAME: &str = "password_verifier_sealing_key";
 const AAD_PREFIX: &str = "openwallet/rps/password-verifier/v1/";
@@ -149,40 +148,23 @@ fn aad(binding_id: &str) -> Vec<u8> {
     format!("{AAD_PREFIX}{binding_id}").into_bytes()
 }
 
-/// Checks a password registration (shape, active binding, device-key signature over
-/// [`password_signing_message`], timestamp window, nonce) and registers the verifier.
+/// Checks a password registration (verifier shape, then the device-signed request checks of
+/// `device::verify`: active binding, signature over
+/// [`password_signing_message`](wallet_core::backend::api::remote::password_signing_message),
+/// timestamp window, nonce) and registers the verifier.
 pub fn set_password(
     world: &AppState,
     request: &SetPasswordRequest,
     now: u64,
 ) -> Result<PasswordStatus, RemoteError> {
-    let binding_id = request.binding_id.trim();
-    if binding_id.is_empty() {
-        return Err(RemoteError::BadRequest(
-            "binding_id must not be blank".into(),
-        ));
-    }
     let mut verifier = [0u8; 32];
     hex::decode_to_slice(&request.verifier, &mut verifier)
         .map_err(|_| RemoteError::BadRequest("verifier must be 32 bytes of hex".into()))?;
-    check_nonce_shape(&request.nonce)?;
-    let signature = decode_signature(&request.signature)?;
-    let bound = active_binding(world, binding_id)?;
-    let signed = password_signing_message(
-        binding_id,
-        &request.verifier,
-        request.timestamp,
-        &request.nonce,
-    );
-    ecdsa::verify_p256(&bound.device_public_key, &signed, &signature).map_err(|_| {
-        RemoteError::SignatureInvalid(
-            "signature does not verify against the registered device key".into(),
-        )
-    })?;
-    check_window(request.timestamp, now)?;
-    let rps = world.rps();
-    rps.spend_nonce(binding_id, &request.nonce, now)?;
-    rps.passwords().register(binding_id, &verifier, now)
+    device::verify(world, request, now)?;
+    world
+        .rps()
+        .passwords()
+        .register(&request.binding_id, &verifier, now)
 }
 
 #[cfg(test)]

@@ -1,27 +1,27 @@
 //! HTTP endpoints of the remote payment system (paths from `wallet_core::backend::api::remote`).
 
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::ApiJson;
 use crate::idempotency;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::middleware::from_fn_with_state;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Deserialize;
 use wallet_core::backend::api::remote::{
-    PasswordStatus, PaymentHistory, PaymentReceipt, PaymentRequest, SetPasswordRequest,
-    SmsChallenge, SmsChallengeRequest, PATH_RPS_PASSWORDS, PATH_RPS_PAYMENTS,
-    PATH_RPS_SMS_CHALLENGES,
+    PasswordStatus, PaymentHistory, PaymentHistoryRequest, PaymentReceipt, PaymentRequest,
+    SetPasswordRequest, SmsChallenge, SmsChallengeRequest, PATH_RPS_PASSWORDS, PATH_RPS_PAYMENTS,
+    PATH_RPS_PAYMENT_HISTORY, PATH_RPS_SMS_CHALLENGES,
 };
 
-use super::{challenge, password, payment, RemoteError};
+use super::{challenge, device, password, payment, RemoteError};
 
 /// The RPS's routes, with idempotency keys enforced on every state-changing request.
 pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(PATH_RPS_PASSWORDS, post(set_password))
         .route(PATH_RPS_SMS_CHALLENGES, post(sms_challenge))
-        .route(PATH_RPS_PAYMENTS, post(pay).get(history))
+        .route(PATH_RPS_PAYMENTS, post(pay))
+        .route(PATH_RPS_PAYMENT_HISTORY, post(history))
         .route_layer(from_fn_with_state(
             state.idempotency().clone(),
             idempotency::enforce,
@@ -55,22 +55,14 @@ async fn pay(
     payment::pay(&state, &request, now).map(Json)
 }
 
-/// Query of the history endpoint.
-#[derive(Debug, Deserialize)]
-struct HistoryQuery {
-    binding_id: String,
-}
-
-/// `GET /rps/v1/payments?binding_id=…`
+/// `POST /rps/v1/payments/history`, signed by the binding's device key.
 async fn history(
     State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<HistoryQuery>,
+    ApiJson(request): ApiJson<PaymentHistoryRequest>,
 ) -> Result<Json<PaymentHistory>, RemoteError> {
-    let binding_id = query.binding_id.trim();
-    if state.bank().binding_account(binding_id)?.is_none() {
-        return Err(RemoteError::BindingNotFound);
-    }
+    let now = state.clock().now();
+    device::verify(&state, &request, now)?;
     Ok(Json(PaymentHistory {
-        payments: state.rps().history(binding_id)?,
+        payments: state.rps().history(&request.binding_id)?,
     }))
 }

@@ -5,10 +5,12 @@ use super::common::*;
 use mock_backend::bank::test_cards::TestCard;
 use reqwest::Response;
 use wallet_core::backend::api::remote::{
-    password_proof, password_signing_message, password_verifier, AuthMode, CreateOrderRequest,
-    Order, PasswordStatus, PaymentCredential, PaymentMessage, PaymentReceipt, PaymentRequest,
-    SetPasswordRequest, SmsChallenge, SmsChallengeRequest, PATH_MERCHANT_ORDERS,
-    PATH_RPS_PASSWORDS, PATH_RPS_PAYMENTS, PATH_RPS_SMS_CHALLENGES,
+    history_signing_message, password_proof, password_signing_message, password_verifier,
+    sms_challenge_signing_message, AuthMode, CreateOrderRequest, DeviceProof, Order,
+    PasswordStatus, PaymentCredential, PaymentHistory, PaymentHistoryRequest, PaymentMessage,
+    PaymentReceipt, PaymentRequest, SetPasswordRequest, SmsChallenge, SmsChallengeRequest,
+    PATH_MERCHANT_ORDERS, PATH_RPS_PASSWORDS, PATH_RPS_PAYMENTS, PATH_RPS_PAYMENT_HISTORY,
+    PATH_RPS_SMS_CHALLENGES,
 };
 use wallet_core::backend::api::BindingRecord;
 use wallet_core::crypto::ecdsa::P256SigningKey;
@@ -69,14 +71,13 @@ pub async fn register_password(
     password: &str,
 ) -> TestResult<PasswordStatus> {
     let verifier = hex::encode(&password_verifier(password, p.id())[..]);
-    let (timestamp, nonce) = (h.now(), nonce()?);
-    let signed = password_signing_message(p.id(), &verifier, timestamp, &nonce);
+    let proof = device_proof(h, &p.key, |t, n| {
+        password_signing_message(p.id(), &verifier, t, n)
+    })?;
     let request = SetPasswordRequest {
         binding_id: p.id().into(),
         verifier,
-        timestamp,
-        nonce,
-        signature: hex::encode(p.key.sign(&signed)?),
+        proof,
     };
     ok_json(h.post(PATH_RPS_PASSWORDS, &request, Some(&idem()?)).await?).await
 }
@@ -126,16 +127,63 @@ pub async fn pay_by_password(h: &Harness, p: &Payer, order: &Order) -> TestResul
     ok_json(pay(h, &request, Some(&idem()?)).await?).await
 }
 
-pub async fn challenge(h: &Harness, p: &Payer, order: &Order) -> TestResult<SmsChallenge> {
-    let request = SmsChallengeRequest {
+/// A device proof at the mock world's time with a fresh nonce: `key` signs
+/// `signing_message(timestamp, nonce)`.
+pub fn device_proof(
+    h: &Harness,
+    key: &P256SigningKey,
+    signing_message: impl FnOnce(u64, &str) -> Vec<u8>,
+) -> TestResult<DeviceProof> {
+    let (timestamp, nonce) = (h.now(), nonce()?);
+    let signature = hex::encode(key.sign(&signing_message(timestamp, &nonce))?);
+    Ok(DeviceProof {
+        timestamp,
+        nonce,
+        signature,
+    })
+}
+
+/// An SMS challenge request for `order_id`, signed by `key`.
+pub fn challenge_request(
+    h: &Harness,
+    p: &Payer,
+    order_id: &str,
+    key: &P256SigningKey,
+) -> TestResult<SmsChallengeRequest> {
+    Ok(SmsChallengeRequest {
         binding_id: p.id().into(),
-        order_id: order.order_id.clone(),
-    };
+        order_id: order_id.into(),
+        proof: device_proof(h, key, |t, n| {
+            sms_challenge_signing_message(p.id(), order_id, t, n)
+        })?,
+    })
+}
+
+pub async fn challenge(h: &Harness, p: &Payer, order: &Order) -> TestResult<SmsChallenge> {
+    let request = challenge_request(h, p, &order.order_id, &p.key)?;
     ok_json(
         h.post(PATH_RPS_SMS_CHALLENGES, &request, Some(&idem()?))
             .await?,
     )
     .await
+}
+
+/// A history read of `p`'s binding, signed by `key`.
+pub fn history_request(
+    h: &Harness,
+    p: &Payer,
+    key: &P256SigningKey,
+) -> TestResult<PaymentHistoryRequest> {
+    Ok(PaymentHistoryRequest {
+        binding_id: p.id().into(),
+        proof: device_proof(h, key, |t, n| history_signing_message(p.id(), t, n))?,
+    })
+}
+
+/// `p`'s payments as the RPS lists them (a signed read).
+pub async fn history(h: &Harness, p: &Payer) -> TestResult<PaymentHistory> {
+    let request = history_request(h, p, &p.key)?;
+    ok_json(h.post(PATH_RPS_PAYMENT_HISTORY, &request, None).await?).await
 }
 
 pub fn sms_payment(

@@ -8,24 +8,31 @@
 //! - `GET  {PATH_MERCHANT_NOTIFICATIONS}?merchant_id=…` → [`MerchantNotifications`]: the payment
 //!   results the platform pushed to the merchant, oldest first.
 //!
-//! Endpoints (remote payment system):
-//! - `POST {PATH_RPS_PASSWORDS}` [`SetPasswordRequest`] (with an `Idempotency-Key`) →
-//!   [`PasswordStatus`]: registers (or replaces) the binding's payment-password verifier.
-//! - `POST {PATH_RPS_SMS_CHALLENGES}` [`SmsChallengeRequest`] (with an `Idempotency-Key`) →
-//!   [`SmsChallenge`]: sends a one-time code for one order to the binding's phone.
-//! - `POST {PATH_RPS_PAYMENTS}` [`PaymentRequest`] (with an `Idempotency-Key`) → [`PaymentReceipt`].
-//! - `GET  {PATH_RPS_PAYMENTS}?binding_id=…` → [`PaymentHistory`], newest first.
+//! Endpoints (remote payment system), every `POST` with an `Idempotency-Key` (optional for the
+//! history read):
+//! - `POST {PATH_RPS_PASSWORDS}` [`SetPasswordRequest`] → [`PasswordStatus`]: registers (or
+//!   replaces) the binding's payment-password verifier.
+//! - `POST {PATH_RPS_SMS_CHALLENGES}` [`SmsChallengeRequest`] → [`SmsChallenge`]: sends a
+//!   one-time code for one order to the binding's phone.
+//! - `POST {PATH_RPS_PAYMENTS}` [`PaymentRequest`] → [`PaymentReceipt`].
+//! - `POST {PATH_RPS_PAYMENT_HISTORY}` [`PaymentHistoryRequest`] → [`PaymentHistory`], newest
+//!   first. A `POST` (not a `GET`) because the request is signed and spends a nonce.
+//!
+//! The password, SMS-challenge and history requests are signed by the binding's device key
+//! (timestamp, nonce, signature: see [`DeviceSigned`] for the signed messages), so nobody who
+//! merely knows a binding id can send SMS codes to its phone or read its payments.
 //!
 //! ## The payment message
 //! The phone signs [`PaymentMessage::canonical_bytes`]: UTF-8 lines `key=value` joined by `\n`
 //! (no trailing newline) in exactly this order:
 //! `openwallet/remote-pay/v1`, `order_id`, `merchant_id`, `amount` (decimal minor units),
 //! `currency` (ISO 4217 alphabetic, e.g. `CNY`), `binding_id`, `auth` (`se`, `password`, `sms`),
-//! `se_id` (empty unless `auth=se`), `timestamp` (Unix seconds, decimal), `nonce` (lowercase hex).
+//! `se_id` (empty unless `auth=se`), `timestamp` (Unix seconds, decimal), `nonce` (lowercase hex,
+//! [`MIN_NONCE_CHARS`]–[`MAX_NONCE_CHARS`] characters).
 //! Every value is restricted to printable ASCII without `=` or newline ([`PaymentMessage::validate`]),
 //! so the encoding is unambiguous.
 //!
-//! Signatures, by [`PaymentAuth`]:
+//! Signatures, by [`AuthMode`]:
 //! - `se`: the SE payment applet's key, created on the card during card opening: ECDSA P-256 /
 //!   SHA-256 (ASN.1 DER) when the card profile is 3DES, SM2 with SM3 and the default user ID
 //!   `1234567812345678` (`r ‖ s`, 64 bytes) when it is SM4. The applet signs only after the
@@ -47,6 +54,14 @@
 
 use serde::{Deserialize, Serialize};
 
+mod signed;
+
+pub use signed::{
+    history_signing_message, password_signing_message, sms_challenge_signing_message, DeviceProof,
+    DeviceSigned, PaymentHistoryRequest, SetPasswordRequest, SmsChallengeRequest,
+    HISTORY_SIGNING_VERSION, PASSWORD_SIGNING_VERSION, SMS_CHALLENGE_SIGNING_VERSION,
+};
+
 /// Path of the merchant order endpoint (`POST` to create, `GET …/{order_id}` to read).
 pub const PATH_MERCHANT_ORDERS: &str = "/merchant/v1/orders";
 /// Path of the merchant notifications (`GET ?merchant_id=…`).
@@ -55,8 +70,14 @@ pub const PATH_MERCHANT_NOTIFICATIONS: &str = "/merchant/v1/notifications";
 pub const PATH_RPS_PASSWORDS: &str = "/rps/v1/passwords";
 /// Path of the SMS challenge endpoint.
 pub const PATH_RPS_SMS_CHALLENGES: &str = "/rps/v1/sms-challenges";
-/// Path of the payment endpoint (`POST` to pay, `GET ?binding_id=…` for history).
+/// Path of the payment endpoint (`POST` to pay).
 pub const PATH_RPS_PAYMENTS: &str = "/rps/v1/payments";
+/// Path of the signed payment-history read (`POST` [`PaymentHistoryRequest`]).
+pub const PATH_RPS_PAYMENT_HISTORY: &str = "/rps/v1/payments/history";
+/// Shortest accepted nonce, hex characters (64 bits).
+pub const MIN_NONCE_CHARS: usize = 16;
+/// Longest accepted nonce, hex characters.
+pub const MAX_NONCE_CHARS: usize = 128;
 /// Accepted distance between a payment message's timestamp and the RPS clock, in seconds.
 pub const PAYMENT_WINDOW_SECS: u64 = 300;
 /// Wrong passwords in a row before the binding's password is locked.
@@ -189,18 +210,30 @@ pub struct PaymentMessage {
     pub se_id: String,
     /// Unix time (seconds) the phone built the message.
     pub timestamp: u64,
-    /// Random lowercase hex (at least 16 characters), never accepted twice per binding.
+    /// Random lowercase hex ([`MIN_NONCE_CHARS`]–[`MAX_NONCE_CHARS`] characters), never
+    /// accepted twice per binding.
     pub nonce: String,
+}
+
+/// Whether `nonce` is lowercase hex of [`MIN_NONCE_CHARS`]–[`MAX_NONCE_CHARS`] characters, the
+/// only nonces the RPS accepts (in payment messages and device-signed requests).
+pub fn is_well_formed_nonce(nonce: &str) -> bool {
+    (MIN_NONCE_CHARS..=MAX_NONCE_CHARS).contains(&nonce.len())
+        && nonce
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A field of a [`PaymentMessage`] cannot be encoded unambiguously.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("payment message field `{0}` is empty or has characters outside printable ASCII, `=` or newline")]
+#[error("payment message field `{0}` is malformed (empty, outside printable ASCII, `=`, or a nonce that is not 16–128 lowercase hex)")]
 pub struct MessageFieldError(pub &'static str);
 
 impl PaymentMessage {
     /// Checks that every text field is printable ASCII without `=` (and non-empty, but for
-    /// `se_id` when not in SE mode), so [`Self::canonical_bytes`] is unambiguous.
+    /// `se_id` when not in SE mode), so [`Self::canonical_bytes`] is unambiguous, and that the
+    /// nonce is one the RPS accepts ([`is_well_formed_nonce`]), so the phone refuses locally what
+    /// the RPS would refuse.
     pub fn validate(&self) -> Result<(), MessageFieldError> {
         let ok = |v: &str| v.bytes().all(|b| (0x21..=0x7E).contains(&b) && b != b'=');
         for (name, value) in [
@@ -217,6 +250,9 @@ impl PaymentMessage {
         let se_needed = self.auth == AuthMode::Se;
         if !ok(&self.se_id) || se_needed == self.se_id.is_empty() {
             return Err(MessageFieldError("se_id"));
+        }
+        if !is_well_formed_nonce(&self.nonce) {
+            return Err(MessageFieldError("nonce"));
         }
         Ok(())
     }
@@ -315,22 +351,6 @@ pub struct PaymentHistory {
     pub payments: Vec<PaymentReceipt>,
 }
 
-/// Register (or replace) the binding's payment-password verifier; signed by the device key over
-/// [`password_signing_message`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SetPasswordRequest {
-    /// The binding.
-    pub binding_id: String,
-    /// [`password_verifier`], hex (32 bytes).
-    pub verifier: String,
-    /// Unix time (seconds); ±[`PAYMENT_WINDOW_SECS`].
-    pub timestamp: u64,
-    /// Random hex nonce, never accepted twice.
-    pub nonce: String,
-    /// Device-key signature (ECDSA P-256 / SHA-256, DER, hex).
-    pub signature: String,
-}
-
 /// The binding's password state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordStatus {
@@ -340,26 +360,6 @@ pub struct PasswordStatus {
     pub set_at: u64,
     /// Wrong passwords left before lock-out.
     pub attempts_left: u32,
-}
-
-/// The exact bytes a device signs to register a password verifier.
-pub fn password_signing_message(
-    binding_id: &str,
-    verifier_hex: &str,
-    timestamp: u64,
-    nonce: &str,
-) -> Vec<u8> {
-    format!("openwallet/pay-password/v1\n{binding_id}\n{verifier_hex}\n{timestamp}\n{nonce}")
-        .into_bytes()
-}
-
-/// Ask for an SMS code to pay one order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SmsChallengeRequest {
-    /// The binding (the code goes to its phone on file).
-    pub binding_id: String,
-    /// The order the code is for.
-    pub order_id: String,
 }
 
 /// A code was sent.
@@ -478,6 +478,27 @@ mod tests {
         m.se_id = "0102".into();
         assert_eq!(m.validate(), Err(MessageFieldError("se_id")));
         assert!(message(AuthMode::Se).validate().is_ok());
+    }
+
+    #[test]
+    fn nonces_must_be_what_the_rps_accepts() {
+        for good in ["0011223344556677", &"ab".repeat(64)] {
+            let mut m = message(AuthMode::Password);
+            m.nonce = good.to_string();
+            assert!(m.validate().is_ok(), "{good}");
+        }
+        for bad in [
+            "001122334455667",
+            "00112233445566778899AABB",
+            "0011223344556677zz",
+            "0011223344556677-",
+            &"a".repeat(129),
+        ] {
+            let mut m = message(AuthMode::Password);
+            m.nonce = bad.to_string();
+            assert_eq!(m.validate(), Err(MessageFieldError("nonce")), "{bad}");
+            assert!(!is_well_formed_nonce(bad));
+        }
     }
 
     #[test]
