@@ -75,8 +75,8 @@ lipo -create \
     -output "$work/simulator/libwallet_ffi.a"
 
 echo "==> uniffi-bindgen (Swift) from the host library"
-cargo build -p wallet-ffi --lib --bin uniffi-bindgen --release
-cargo run -q -p wallet-ffi --bin uniffi-bindgen --release -- \
+cargo build -p wallet-ffi --lib --bin uniffi-bindgen --features bindgen --release
+cargo run -q -p wallet-ffi --bin uniffi-bindgen --features bindgen --release -- \
     generate --no-format "$target_dir/release/libwallet_ffi.dylib" --language swift --out-dir "$work/swift"
 cp "$work/swift/WalletFFI.swift" "$out/Sources/WalletFFI/"
 cp "$work/swift/WalletFFIFFI.h" "$work/headers/"

@@ -18,11 +18,11 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 profile=debug
-features=(--features test-hooks)
+features=(--features test-hooks,bindgen)
 for arg in "$@"; do
     case "$arg" in
     --release) profile=release ;;
-    --no-test-hooks) features=() ;;
+    --no-test-hooks) features=(--features bindgen) ;;
     *) die "usage: gen-bindings.sh [--release] [--no-test-hooks]" ;;
     esac
 done

@@ -14,6 +14,7 @@
 #   swift         scripts/test-swift.sh   (SwiftPM, XCTest)         } mock backend
 #   python        scripts/test-python.sh  (unittest)                } (with-mock-backend.sh)
 #   pcsc          scripts/test-pcsc.sh    (pcscd + vsmartcard vpcd: the terminal taps over PC/SC)
+#   lib-size      scripts/size-check.sh   (release cdylib, stripped: fails above 4,000,000 bytes)
 #
 # Every stage runs even when an earlier one failed (the binding suites need gen-bindings); the
 # output of each is shown and kept in build/test-logs/STAGE.log; a summary table ends the run and
@@ -22,7 +23,7 @@
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-all_stages=(setup rust-fmt rust-clippy rust-test gen-bindings kotlin swift python pcsc)
+all_stages=(setup rust-fmt rust-clippy rust-test gen-bindings kotlin swift python pcsc lib-size)
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
 for s in "${stages[@]}"; do
@@ -82,8 +83,8 @@ summarize() {
         fi
         ;;
     kotlin)
-        grep -E '^\[[A-Z]+\] Tests run: [0-9]+, Failures' "$logf" | grep -v ' -- in ' | tail -n1 |
-            sed 's/^\[[A-Z]*\] //'
+        # test-kotlin.sh ends with the total of its two surefire runs (JUnit 5 + Robolectric).
+        grep -aE 'kotlin: [0-9]+ passed' "$logf" | tail -n1 | sed 's/.*kotlin: //'
         ;;
     swift)
         grep -A1 "Test Suite 'All tests'" "$logf" | grep -E 'Executed [0-9]+ test' | tail -n1 |
@@ -95,6 +96,9 @@ summarize() {
         ;;
     pcsc)
         grep -E '^pcsc: ' "$logf" | tail -n1 | sed 's/^pcsc: //'
+        ;;
+    lib-size)
+        grep -E '^SIZE ' "$logf" | tail -n1 | sed 's/^SIZE release [^:]*: //'
         ;;
     gen-bindings)
         if grep -q 'bindings generated from' "$logf"; then
@@ -137,6 +141,7 @@ for stage in "${stages[@]}"; do
     rust-test) run_stage rust-test cargo test --workspace --no-fail-fast ;;
     gen-bindings) run_stage gen-bindings "$scripts/gen-bindings.sh" ;;
     pcsc) run_stage pcsc "$scripts/test-pcsc.sh" ;;
+    lib-size) run_stage lib-size "$scripts/size-check.sh" ;;
     kotlin | swift | python)
         if [ "${result[gen-bindings]:-}" != "" ] && [ "${result[gen-bindings]}" != PASS ]; then
             result[$stage]=SKIP

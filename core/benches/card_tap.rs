@@ -4,6 +4,11 @@
 //! the fDDA SM2 signature and are shown for reference.
 //!
 //! `cargo bench -p wallet-core --bench card_tap` prints median / p90 / p99 per tap.
+//!
+//! Instruction counts (wall-clock noise free): `CARD_TAP_ONLY=<label prefix>` runs one profile
+//! only, and every tap goes through the non-inlined `tap_once`, so
+//! `valgrind --tool=callgrind --toggle-collect='*card_tap::tap_once*'` counts exactly
+//! `WARMUP + TAPS` taps (scripts/bench-all.sh divides).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -72,18 +77,29 @@ fn tap_commands(amount: u64) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// One whole tap: every command through the card application (not inlined, for callgrind).
+#[inline(never)]
+fn tap_once(app: &mut CardApplication, store: &mut MemoryCounterStore, cmds: &[Vec<u8>]) {
+    for cmd in cmds {
+        let response = app.process(black_box(cmd), &mut CardContext::new(store));
+        assert_eq!(response.get(response.len() - 2..), Some(&[0x90, 0x00][..]));
+        black_box(response);
+    }
+}
+
 fn measure(label: &str, crypto: CardCrypto, amount: u64) -> Duration {
+    if let Some(only) = std::env::var_os("CARD_TAP_ONLY") {
+        if !label.starts_with(only.to_string_lossy().as_ref()) {
+            return Duration::ZERO;
+        }
+    }
     let mut app = card(crypto);
     let mut store = MemoryCounterStore::default();
     let cmds = tap_commands(amount);
     let mut times = Vec::with_capacity(TAPS);
     for i in 0..WARMUP + TAPS {
         let start = Instant::now();
-        for cmd in &cmds {
-            let response = app.process(black_box(cmd), &mut CardContext::new(&mut store));
-            assert_eq!(response.get(response.len() - 2..), Some(&[0x90, 0x00][..]));
-            black_box(response);
-        }
+        tap_once(&mut app, &mut store, &cmds);
         if i >= WARMUP {
             times.push(start.elapsed());
         }
@@ -100,10 +116,16 @@ fn measure(label: &str, crypto: CardCrypto, amount: u64) -> Duration {
 }
 
 fn main() {
-    println!("card_tap: PPSE + SELECT + GPO + 3 READ RECORD, card side, in-memory counters");
+    println!(
+        "card_tap: PPSE + SELECT + GPO + 3 READ RECORD, card side, in-memory counters \
+         ({WARMUP} warm-up + {TAPS} timed taps per profile)"
+    );
     let tdes = measure("online ARQC, 3DES", CardCrypto::Tdes, 70_000);
     let sm4 = measure("online ARQC, SM4", CardCrypto::Sm4, 70_000);
     measure("offline e-cash TC + fDDA, SM4", CardCrypto::Sm4, 1);
+    if std::env::var_os("CARD_TAP_ONLY").is_some() {
+        return;
+    }
     let target = Duration::from_micros(300);
     println!(
         "online target (median < 300 µs): {}",

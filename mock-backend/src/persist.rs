@@ -12,6 +12,10 @@ use std::path::Path;
 /// Name of the sled directory inside a data directory.
 pub const DB_DIR_NAME: &str = "mock-world.sled";
 
+/// Upper bound of sled's page cache (sled's default is 1 GiB). The mock world's records are small
+/// and few; a small cache keeps the embedded world (`wallet demo`) light.
+const CACHE_BYTES: u64 = 4 << 20;
+
 /// Reading or writing the mock world's state failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -40,9 +44,10 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens the persistent database under `data_dir`, or a temporary one when `None`.
     pub fn open(data_dir: Option<&Path>) -> Result<Self, StoreError> {
+        let config = sled::Config::new().cache_capacity(CACHE_BYTES);
         let config = match data_dir {
-            Some(dir) => sled::Config::new().path(dir.join(DB_DIR_NAME)),
-            None => sled::Config::new().temporary(true),
+            Some(dir) => config.path(dir.join(DB_DIR_NAME)),
+            None => config.temporary(true),
         };
         Ok(Self { db: config.open()? })
     }

@@ -23,6 +23,9 @@ pub const DATA_KEY_ALIAS: &str = "wallet-store-data-key-v1";
 const DB_DIR: &str = "db";
 /// Name of sled's data file inside [`DB_DIR`].
 const SLED_DATA_FILE: &str = "db";
+/// Upper bound of sled's page cache. sled's default is 1 GiB, sized for servers; a wallet holds a
+/// few kilobytes of records, and on a phone every cached page is resident memory.
+const SLED_CACHE_BYTES: u64 = 1 << 20;
 /// Prefix of every value's associated data (domain separation from other AES-GCM uses).
 const AAD_DOMAIN: &[u8] = b"wallet-store/v1\0";
 
@@ -310,16 +313,20 @@ fn aad(db_key: &[u8]) -> Vec<u8> {
 /// [`StoreError::Corrupt`]; an operating-system failure (permissions, or the directory already
 /// locked by another open store) is [`StoreError::Io`].
 fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
-    sled::Config::new().path(path).open().map_err(|e| match e {
-        sled::Error::Io(io) => StoreError::Io(format!(
-            "cannot open the database at {}: {io}",
-            path.display()
-        )),
-        other => StoreError::Corrupt(format!(
-            "sled cannot open the database at {}: {other}",
-            path.display()
-        )),
-    })
+    sled::Config::new()
+        .path(path)
+        .cache_capacity(SLED_CACHE_BYTES)
+        .open()
+        .map_err(|e| match e {
+            sled::Error::Io(io) => StoreError::Io(format!(
+                "cannot open the database at {}: {io}",
+                path.display()
+            )),
+            other => StoreError::Corrupt(format!(
+                "sled cannot open the database at {}: {other}",
+                path.display()
+            )),
+        })
 }
 
 fn db_error(e: sled::Error) -> StoreError {
