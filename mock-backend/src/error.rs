@@ -153,13 +153,7 @@ impl ApiError {
             Self::Internal(_) => "internal error".to_owned(),
             other => other.to_string(),
         };
-        ErrorBody {
-            error: ErrorDetail {
-                code: self.code().to_owned(),
-                message,
-                attempts_left: self.attempts_left(),
-            },
-        }
+        error_body_with_attempts(self.code(), message, self.attempts_left())
     }
 
     fn replayable(&self) -> bool {
@@ -185,11 +179,20 @@ impl IntoResponse for ApiError {
 
 /// The contract's error body without tries left.
 pub fn error_body(code: &str, message: String) -> ErrorBody {
+    error_body_with_attempts(code, message, None)
+}
+
+/// [`error_body`] of a wrong or locked code / password, with the tries left before lock-out.
+pub fn error_body_with_attempts(
+    code: &str,
+    message: String,
+    attempts_left: Option<u32>,
+) -> ErrorBody {
     ErrorBody {
         error: ErrorDetail {
             code: code.to_owned(),
             message,
-            attempts_left: None,
+            attempts_left,
         },
     }
 }

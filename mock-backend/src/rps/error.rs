@@ -5,10 +5,10 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use wallet_core::backend::api::remote::codes as remote_codes;
-use wallet_core::backend::api::{codes, ErrorBody, ErrorDetail};
+use wallet_core::backend::api::{codes, ErrorBody};
 use wallet_core::crypto::CryptoError;
 
-use crate::error::{error_answer, ApiError};
+use crate::error::{error_answer, error_body_with_attempts, ApiError};
 use crate::persist::StoreError;
 use crate::sms::{SendError, VerifyError};
 
@@ -155,13 +155,7 @@ impl RemoteError {
             Self::Internal(_) => "internal error".to_owned(),
             other => other.to_string(),
         };
-        ErrorBody {
-            error: ErrorDetail {
-                code: self.code().to_owned(),
-                message,
-                attempts_left: self.attempts_left(),
-            },
-        }
+        error_body_with_attempts(self.code(), message, self.attempts_left())
     }
 }
 
