@@ -31,9 +31,9 @@ rm -rf "$logs"
 mkdir -p "$logs"
 short=(-- --warm-up-time 1 --measurement-time 2)
 
-log "criterion: tlv, crypto, store (sled durable write vs plain fsync), wallet_open, hce_apdu"
+log "criterion: tlv, crypto, store (sled durable write vs plain fsync), wallet_open, hce_apdu, remote_pay"
 rm -rf "$TARGET_DIR/criterion"
-for bench in tlv crypto store wallet_open hce_apdu; do
+for bench in tlv crypto store wallet_open hce_apdu remote_pay; do
     cargo bench -p wallet-core --bench "$bench" "${short[@]}" >"$logs/$bench.log" 2>&1 ||
         warn "bench $bench failed (see $logs/$bench.log)"
 done
