@@ -21,6 +21,9 @@ use std::time::{Duration, Instant};
 
 /// How many times the tapping child is killed.
 const KILLS: usize = 20;
+/// Taps per child at most: the token has 256 key indexes × 5 uses, which a fast machine would
+/// otherwise use up within the rounds (a tap takes ~3 ms here; a round lasts at most 150 ms).
+const TAPS_PER_ROUND: u64 = 60;
 /// Seed of the kill delays (a fixed seed keeps failures reproducible).
 const SEED: u64 = 0x5EED_A7C0_0000_0001;
 
@@ -75,12 +78,21 @@ fn parse_atc(line: &str) -> Option<u16> {
     words.next()?.parse().ok()
 }
 
-/// Spawns the tapping child, kills it after `delay`, and returns the ATCs it printed.
-fn killed_run(phone: &Phone, delay: Duration, round: usize) -> Vec<u16> {
+/// Spawns the tapping child, kills it after `delay` (unless it finished its taps), and returns
+/// the ATCs it printed and whether it was killed.
+fn killed_run(phone: &Phone, delay: Duration, round: usize) -> (Vec<u16>, bool) {
     let stderr_path = phone.data_dir.join(format!("tap-loop-{round}.stderr"));
     let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
     let mut child = wallet(phone)
-        .args(["tap-loop", "--amount", "1.00", "--via", "hce"])
+        .args([
+            "tap-loop",
+            "--count",
+            &TAPS_PER_ROUND.to_string(),
+            "--amount",
+            "1.00",
+            "--via",
+            "hce",
+        ])
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
@@ -99,15 +111,20 @@ fn killed_run(phone: &Phone, delay: Duration, round: usize) -> Vec<u16> {
         atcs
     });
     std::thread::sleep(delay);
-    if let Some(status) = child.try_wait().expect("child status") {
-        panic!(
-            "round {round}: the tap loop stopped by itself ({status}): {}",
+    let killed = match child.try_wait().expect("child status") {
+        // All its taps done before the kill: a round without a crash, still checked below.
+        Some(status) if status.success() => false,
+        Some(status) => panic!(
+            "round {round}: the tap loop failed ({status}): {}",
             std::fs::read_to_string(&stderr_path).unwrap_or_default()
-        );
-    }
-    child.kill().expect("SIGKILL the child");
-    child.wait().expect("reap the child");
-    reader.join().expect("stdout reader")
+        ),
+        None => {
+            child.kill().expect("SIGKILL the child");
+            child.wait().expect("reap the child");
+            true
+        }
+    };
+    (reader.join().expect("stdout reader"), killed)
 }
 
 #[test]
@@ -146,11 +163,13 @@ fn sigkill_during_taps_never_reuses_an_atc() {
     let mut seed = SEED;
     let mut seen: Vec<u16> = Vec::new();
     let mut rounds_with_taps = 0;
+    let mut kills = 0;
     for round in 0..KILLS {
-        // 10-400 ms: some kills land while the child (and its mock world) starts up, most in
+        // 10-150 ms: some kills land while the child (and its mock world) starts up, most in
         // the middle of a tap — a tap takes a few milliseconds.
-        let delay = Duration::from_millis(10 + next(&mut seed) % 391);
-        let atcs = killed_run(&phone, delay, round);
+        let delay = Duration::from_millis(10 + next(&mut seed) % 141);
+        let (atcs, killed) = killed_run(&phone, delay, round);
+        kills += usize::from(killed);
         if !atcs.is_empty() {
             rounds_with_taps += 1;
         }
@@ -164,6 +183,10 @@ fn sigkill_during_taps_never_reuses_an_atc() {
             seen.push(atc);
         }
     }
+    assert!(
+        kills >= KILLS / 2,
+        "too few children were killed ({kills} of {KILLS}): they finish their taps too early"
+    );
     assert!(
         rounds_with_taps >= KILLS / 2,
         "too few runs got to tap ({rounds_with_taps} of {KILLS}): the delays are too short"

@@ -1,32 +1,9 @@
 //! The `wallet` binary end to end: the demo, and consecutive commands sharing the embedded mock
 //! world's state under one data directory.
 
-use serde_json::Value;
-use std::process::Command;
+mod support;
 
-fn wallet(data_dir: &std::path::Path, args: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_wallet"))
-        .arg("--json")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .output()
-        .expect("wallet runs");
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?}: not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
-}
-
-fn step<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["steps"]
-        .as_array()
-        .and_then(|steps| steps.iter().find(|s| s["step"] == name))
-        .unwrap_or_else(|| panic!("no step {name:?} in {doc:#}"))
-}
+use support::{step, wallet};
 
 #[test]
 fn the_demo_binds_opens_and_manages_cards() {

@@ -2,34 +2,11 @@
 //! with the payment password and with an SMS code, refuses a second payment, shows its history;
 //! and the demo's remote-payment steps.
 
+mod support;
+
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Stdio};
-
-fn wallet(data_dir: &Path, args: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_wallet"))
-        .arg("--json")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("wallet runs");
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?}: not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
-}
-
-fn step<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["steps"]
-        .as_array()
-        .and_then(|steps| steps.iter().find(|s| s["step"] == name))
-        .unwrap_or_else(|| panic!("no step {name:?} in {doc:#}"))
-}
+use support::{step, wallet};
 
 fn ok(doc: Value) -> Value {
     assert_eq!(doc["ok"], true, "{doc:#}");
