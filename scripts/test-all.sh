@@ -38,6 +38,8 @@ mock=("$scripts/with-mock-backend.sh")
 [ "${WALLET_MOCK_BACKEND:-}" = optional ] && mock+=(--optional)
 # Keep cargo's output readable in logs.
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Incremental caches cost gigabytes of disk and buy nothing on a one-off check.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 setup() {
     if ! command -v javac >/dev/null 2>&1; then
