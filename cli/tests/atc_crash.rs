@@ -12,12 +12,14 @@
 //! embedded world can lose limited-use keys it had issued — the issuer then declines them as
 //! unknown and replenishes nothing — which stops the taps rather than testing the phone.)
 
+mod support;
+
 use mock_backend::{MockWorld, MockWorldConfig};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
+use support::kill::{run_and_kill, wallet_command, KillSchedule, KilledRun};
 
 /// How many times the tapping child is killed.
 const KILLS: usize = 20;
@@ -34,13 +36,7 @@ struct Phone<'a> {
 }
 
 fn wallet(phone: &Phone) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wallet"));
-    command
-        .arg("--data-dir")
-        .arg(phone.data_dir)
-        .arg("--backend")
-        .arg(phone.url);
-    command
+    wallet_command(phone.data_dir, phone.url)
 }
 
 /// Runs a command to completion and returns its JSON document (which must say `ok`).
@@ -61,70 +57,33 @@ fn run_json(phone: &Phone, args: &[&str]) -> Value {
     doc
 }
 
-/// SplitMix64: the kill delays, deterministic from [`SEED`].
-fn next(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Parses `atc <n> <decision>`; a line cut short by the kill has no trailing newline.
+/// Parses `atc <n> <decision>` (complete lines only: a line cut short by the kill is dropped).
 fn parse_atc(line: &str) -> Option<u16> {
-    let line = line.strip_suffix('\n')?;
     let mut words = line.split_whitespace();
     (words.next()? == "atc").then_some(())?;
     words.next()?.parse().ok()
 }
 
-/// Spawns the tapping child, kills it after `delay` (unless it finished its taps), and returns
-/// the ATCs it printed and whether it was killed.
-fn killed_run(phone: &Phone, delay: Duration, round: usize) -> (Vec<u16>, bool) {
-    let stderr_path = phone.data_dir.join(format!("tap-loop-{round}.stderr"));
-    let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
-    let mut child = wallet(phone)
-        .args([
-            "tap-loop",
-            "--count",
-            &TAPS_PER_ROUND.to_string(),
-            "--amount",
-            "1.00",
-            "--via",
-            "hce",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .expect("wallet tap-loop starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let reader = std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut atcs = Vec::new();
-        let mut line = String::new();
-        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
-            if let Some(atc) = parse_atc(&line) {
-                atcs.push(atc);
-            }
-            line.clear();
-        }
-        atcs
-    });
-    std::thread::sleep(delay);
-    let killed = match child.try_wait().expect("child status") {
-        // All its taps done before the kill: a round without a crash, still checked below.
-        Some(status) if status.success() => false,
-        Some(status) => panic!(
-            "round {round}: the tap loop failed ({status}): {}",
-            std::fs::read_to_string(&stderr_path).unwrap_or_default()
-        ),
-        None => {
-            child.kill().expect("SIGKILL the child");
-            child.wait().expect("reap the child");
-            true
-        }
-    };
-    (reader.join().expect("stdout reader"), killed)
+/// Runs the tapping child, killed after `delay` unless it finished its taps.
+fn killed_run(phone: &Phone, delay: std::time::Duration, round: usize) -> KilledRun {
+    let mut command = wallet(phone);
+    command.args([
+        "tap-loop",
+        "--count",
+        &TAPS_PER_ROUND.to_string(),
+        "--amount",
+        "1.00",
+        "--via",
+        "hce",
+    ]);
+    let run = run_and_kill(command, delay);
+    assert!(
+        run.killed || run.finished_ok(),
+        "round {round}: the tap loop failed ({:?}): {}",
+        run.status,
+        run.stderr
+    );
+    run
 }
 
 #[test]
@@ -160,16 +119,20 @@ fn sigkill_during_taps_never_reuses_an_atc() {
     );
     run_json(&phone, &["open-hce-card"]);
 
-    let mut seed = SEED;
+    let mut schedule = KillSchedule::new(SEED);
     let mut seen: Vec<u16> = Vec::new();
     let mut rounds_with_taps = 0;
     let mut kills = 0;
     for round in 0..KILLS {
         // 10-150 ms: some kills land while the child (and its mock world) starts up, most in
         // the middle of a tap — a tap takes a few milliseconds.
-        let delay = Duration::from_millis(10 + next(&mut seed) % 141);
-        let (atcs, killed) = killed_run(&phone, delay, round);
-        kills += usize::from(killed);
+        let run = killed_run(&phone, schedule.delay(10, 150), round);
+        kills += usize::from(run.killed);
+        let atcs: Vec<u16> = run
+            .complete_lines()
+            .iter()
+            .filter_map(|l| parse_atc(l))
+            .collect();
         if !atcs.is_empty() {
             rounds_with_taps += 1;
         }

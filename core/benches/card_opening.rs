@@ -8,10 +8,10 @@
 mod support;
 
 use mock_backend::bank::test_cards;
+use mock_backend::fault_proxy::{Fault, FaultProxy, FaultRule};
 use mock_backend::se_sim::SimulatedSeTransport;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::lossy_proxy::LossyProxy;
 use wallet_core::binding::BindingRequest;
 use wallet_core::ota::AgentConfig;
 use wallet_core::se::ReaderKind;
@@ -23,7 +23,7 @@ struct Run {
     http_exchanges: usize,
 }
 
-async fn open_once(world_url: &str, proxy: &LossyProxy, kind: ReaderKind) -> Run {
+async fn open_once(world_url: &str, proxy: &FaultProxy, kind: ReaderKind) -> Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let se = Arc::new(SimulatedSeTransport::in_memory().expect("simulated SEs"));
     let agent = AgentConfig {
@@ -31,7 +31,7 @@ async fn open_once(world_url: &str, proxy: &LossyProxy, kind: ReaderKind) -> Run
         max_delay: Duration::ZERO,
         ..AgentConfig::default()
     };
-    let wallet = Wallet::open(WalletConfig::new(dir.path(), proxy.url.clone()), None)
+    let wallet = Wallet::open(WalletConfig::new(dir.path(), proxy.url()), None)
         .expect("wallet")
         .with_secure_elements(se)
         .with_ota_config(agent);
@@ -51,7 +51,7 @@ async fn open_once(world_url: &str, proxy: &LossyProxy, kind: ReaderKind) -> Run
         .await
         .expect("confirm");
 
-    let before = proxy.exchanges();
+    let before = proxy.exchanges().len();
     let start = Instant::now();
     let opened = wallet
         .open_card(&binding.binding_id, Some(kind), 10_000, None)
@@ -60,7 +60,7 @@ async fn open_once(world_url: &str, proxy: &LossyProxy, kind: ReaderKind) -> Run
     Run {
         elapsed: start.elapsed(),
         seram_round_trips: opened.last_round_trips,
-        http_exchanges: proxy.exchanges() - before,
+        http_exchanges: proxy.exchanges().len() - before,
     }
 }
 
@@ -76,7 +76,7 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         let world = support::mock_world().await;
-        let proxy = LossyProxy::start(world.url()).await;
+        let proxy = FaultProxy::start(world.url()).await.expect("proxy starts");
         println!("card opening (debit card, ¥100 e-cash), median of N runs");
         println!(
             "{:<6} {:<14} {:>4} {:>12} {:>12} {:>18} {:>14}",

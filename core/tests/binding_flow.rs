@@ -4,8 +4,8 @@
 mod support;
 
 use mock_backend::bank::test_cards::{self, TestCard};
+use mock_backend::fault_proxy::{Fault, FaultProxy, FaultRule};
 use std::time::Duration;
-use support::lossy_proxy::LossyProxy;
 use wallet_core::backend::api::{AccountKind, BindingRecord, PATH_BINDINGS_CONFIRM};
 use wallet_core::backend::BackendError;
 use wallet_core::binding::validate::ValidationError;
@@ -330,22 +330,20 @@ async fn server_errors_and_garbage_are_backend_errors() {
 #[tokio::test]
 async fn a_confirm_whose_answer_was_lost_is_retried_into_the_same_binding() {
     let world = support::mock_world().await;
-    let proxy = LossyProxy::start(world.url()).await;
-    let (wallet, _dir) = support::wallet_with(&proxy.url, |c| c.max_retries = 2);
+    let proxy = FaultProxy::start(world.url()).await.expect("proxy starts");
+    let (wallet, _dir) = support::wallet_with(proxy.url(), |c| c.max_retries = 2);
     let card = test_cards::DEBIT;
     let pending = wallet.begin_binding(&request(&card)).await.unwrap();
     let code = support::latest_code(world.url(), card.phone).await;
 
     // The bank binds, the answer is lost; the client repeats with the same idempotency key.
-    proxy.lose_answers(PATH_BINDINGS_CONFIRM, 1);
+    proxy.inject(FaultRule::path(PATH_BINDINGS_CONFIRM, Fault::LoseAnswer));
     let binding = wallet
         .confirm_binding(&pending.session_id, &code)
         .await
         .unwrap();
     let lost: Vec<BindingRecord> = proxy
-        .lost
-        .lock()
-        .unwrap()
+        .lost_answers()
         .iter()
         .map(|body| serde_json::from_slice(body).expect("the lost answer was a binding"))
         .collect();
@@ -360,13 +358,13 @@ async fn a_confirm_whose_answer_was_lost_is_retried_into_the_same_binding() {
 #[tokio::test]
 async fn a_confirm_repeated_by_the_app_after_a_lost_answer_converges() {
     let world = support::mock_world().await;
-    let proxy = LossyProxy::start(world.url()).await;
-    let (wallet, _dir) = support::wallet_with(&proxy.url, |c| c.max_retries = 0);
+    let proxy = FaultProxy::start(world.url()).await.expect("proxy starts");
+    let (wallet, _dir) = support::wallet_with(proxy.url(), |c| c.max_retries = 0);
     let card = test_cards::LATIN_NAME_DEBIT;
     let pending = wallet.begin_binding(&request(&card)).await.unwrap();
     let code = support::latest_code(world.url(), card.phone).await;
 
-    proxy.lose_answers(PATH_BINDINGS_CONFIRM, 1);
+    proxy.inject(FaultRule::path(PATH_BINDINGS_CONFIRM, Fault::LoseAnswer));
     let err = binding_error(
         wallet
             .confirm_binding(&pending.session_id, &code)
@@ -388,7 +386,7 @@ async fn a_confirm_repeated_by_the_app_after_a_lost_answer_converges() {
         .confirm_binding(&pending.session_id, &code)
         .await
         .unwrap();
-    let lost: BindingRecord = serde_json::from_slice(&proxy.lost.lock().unwrap()[0]).unwrap();
+    let lost: BindingRecord = serde_json::from_slice(&proxy.lost_answers()[0]).unwrap();
     assert_eq!(lost.binding_id, binding.binding_id);
     assert_eq!(wallet.bindings().unwrap().len(), 1);
 }

@@ -9,6 +9,7 @@
 mod support;
 
 use mock_backend::bank::test_cards::{self, TestCard};
+use mock_backend::fault_proxy::{Fault, FaultProxy, FaultRule};
 use mock_backend::hce::{HceDecline, TOKEN_BIN};
 use mock_backend::MockWorld;
 use std::collections::BTreeMap;
@@ -16,7 +17,6 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use support::lossy_proxy::LossyProxy;
 use wallet_core::apdu::{tlv, CommandApdu, Dol, Occurrence, ResponseApdu, Tag};
 use wallet_core::binding::validate::luhn_valid;
 use wallet_core::binding::BindingRequest;
@@ -505,12 +505,12 @@ async fn taps_below_the_threshold_replenish_in_the_background_once() {
 #[tokio::test]
 async fn a_lost_replenishment_answer_is_fetched_again_with_the_same_request() {
     let world = support::mock_world().await;
-    let proxy = LossyProxy::start(world.url()).await;
+    let proxy = FaultProxy::start(world.url()).await.expect("proxy starts");
     let clock = TestClock::default();
     // A wallet without automatic retries, behind a proxy that can lose answers.
     let (wallet, binding, dir) = phone_via(
         &world,
-        &proxy.url,
+        proxy.url(),
         &test_cards::DEBIT,
         clock.config(100, 4),
         0,
@@ -518,7 +518,7 @@ async fn a_lost_replenishment_answer_is_fetched_again_with_the_same_request() {
     .await;
     let info = wallet.open_hce_card(&binding).await.unwrap();
 
-    proxy.lose_answers("/hce/v1/cards/", 1);
+    proxy.inject(FaultRule::path("/hce/v1/cards/", Fault::LoseAnswer));
     assert!(matches!(
         wallet.replenish_keys(&binding).await,
         Err(WalletError::Hce(HceError::Backend(e))) if e.is_transient()
@@ -529,14 +529,14 @@ async fn a_lost_replenishment_answer_is_fetched_again_with_the_same_request() {
 
     // The same request again (after a restart even): the service answers the first answer.
     drop(wallet);
-    let wallet = open_wallet(dir.path(), &proxy.url, clock.config(0, 4), 0);
+    let wallet = open_wallet(dir.path(), proxy.url(), clock.config(0, 4), 0);
     let after = wallet.replenish_keys(&binding).await.unwrap();
     assert_eq!((after.usable_keys, after.replenishment_pending), (8, false));
     assert_eq!(
         world.state().hce().keys_of(&info.token_id).unwrap().len(),
         8
     );
-    let lost = proxy.lost.lock().unwrap().len();
+    let lost = proxy.lost_answers().len();
     assert_eq!(lost, 1);
 }
 

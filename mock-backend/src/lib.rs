@@ -19,6 +19,7 @@ pub mod clearing;
 pub mod clock;
 pub mod error;
 pub mod extract;
+pub mod fault_proxy;
 pub mod hce;
 pub mod idempotency;
 pub mod issuer;

@@ -1,5 +1,9 @@
 //! Helpers shared by the `wallet` binary's integration tests.
 
+#![allow(dead_code)]
+
+pub mod kill;
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -193,7 +193,12 @@ impl BackendClient {
     ) -> Result<T, BackendError> {
         let response = request.send().await.map_err(classify)?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(classify)?;
+        // The body is read as raw bytes (JSON is decoded below): a failure here is the
+        // connection's (cut short, reset), never the answer's format, so it is worth a retry.
+        let bytes = response.bytes().await.map_err(|e| match classify(e) {
+            BackendError::Protocol(cause) => BackendError::Network(cause),
+            other => other,
+        })?;
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| {
                 BackendError::Protocol(format!("unexpected answer to a {status} response: {e}"))

@@ -1,7 +1,7 @@
 //! An application-level relay between the wallet and the mock world that plays the attacker on
 //! the network path of payments: it records every payment request the wallet sends and can
 //! rewrite the next one's JSON before forwarding it (a tampered message). Other requests pass
-//! unchanged. (The byte-level [`crate::support::lossy_proxy`] loses answers; this one edits
+//! unchanged. (The byte-level `mock_backend::fault_proxy` loses answers; this one edits
 //! requests.)
 
 use axum::body::Bytes;

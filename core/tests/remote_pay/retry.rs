@@ -3,9 +3,9 @@
 
 use crate::helpers::*;
 use crate::support;
-use crate::support::lossy_proxy::LossyProxy;
 use mock_backend::bank::test_cards;
 use mock_backend::clearing::date::Day;
+use mock_backend::fault_proxy::{Fault, FaultProxy, FaultRule};
 use mock_backend::{MockWorld, MockWorldConfig};
 use wallet_core::backend::api::remote::{PaymentReceipt, PATH_RPS_PAYMENTS};
 use wallet_core::backend::BackendError;
@@ -15,8 +15,8 @@ use wallet_core::{Wallet, WalletConfig};
 #[tokio::test]
 async fn a_payment_repeated_after_a_lost_answer_and_a_restart_debits_once() {
     let world = support::mock_world().await;
-    let proxy = LossyProxy::start(world.url()).await;
-    let (wallet, dir) = support::wallet_with(&proxy.url, |c| c.max_retries = 0);
+    let proxy = FaultProxy::start(world.url()).await.expect("proxy starts");
+    let (wallet, dir) = support::wallet_with(proxy.url(), |c| c.max_retries = 0);
     let card = test_cards::DEBIT;
     let binding = bind(&wallet, world.url(), &card).await;
     wallet
@@ -27,7 +27,7 @@ async fn a_payment_repeated_after_a_lost_answer_and_a_restart_debits_once() {
     let order = create_order(world.url(), 2_500, None).await;
 
     // The RPS debits and answers; the answer is lost on the way back.
-    proxy.lose_answers(PATH_RPS_PAYMENTS, 1);
+    proxy.inject(FaultRule::path(PATH_RPS_PAYMENTS, Fault::LoseAnswer));
     let err = pay_error(
         wallet
             .pay_order(&binding, &order.order_id, password(PASSWORD))
@@ -39,13 +39,13 @@ async fn a_payment_repeated_after_a_lost_answer_and_a_restart_debits_once() {
         "{err:?}"
     );
     assert_eq!(balance(&world, &card), before - 2_500, "the RPS did pay");
-    assert_eq!(proxy.lost.lock().unwrap().len(), 1);
+    assert_eq!(proxy.lost_answers().len(), 1);
     assert!(wallet.payment_history().unwrap().is_empty());
 
     // The app is restarted, then repeats (even with another proof): the submission stored
     // before it left is re-sent and the RPS answers with the first receipt.
     drop(wallet);
-    let mut config = WalletConfig::new(dir.path(), &proxy.url);
+    let mut config = WalletConfig::new(dir.path(), proxy.url());
     config.max_retries = 0;
     let wallet = Wallet::open(config, None).unwrap();
     let payment = wallet
@@ -70,8 +70,8 @@ async fn a_payment_repeated_after_a_lost_answer_and_a_restart_debits_once() {
 #[tokio::test]
 async fn the_client_retry_after_a_lost_answer_gets_the_first_receipt() {
     let world = support::mock_world().await;
-    let proxy = LossyProxy::start(world.url()).await;
-    let (wallet, _dir) = support::wallet_with(&proxy.url, |c| c.max_retries = 2);
+    let proxy = FaultProxy::start(world.url()).await.expect("proxy starts");
+    let (wallet, _dir) = support::wallet_with(proxy.url(), |c| c.max_retries = 2);
     let card = test_cards::DEBIT;
     let binding = bind(&wallet, world.url(), &card).await;
     wallet
@@ -81,12 +81,12 @@ async fn the_client_retry_after_a_lost_answer_gets_the_first_receipt() {
     let before = balance(&world, &card);
     let order = create_order(world.url(), 990, None).await;
 
-    proxy.lose_answers(PATH_RPS_PAYMENTS, 1);
+    proxy.inject(FaultRule::path(PATH_RPS_PAYMENTS, Fault::LoseAnswer));
     let payment = wallet
         .pay_order(&binding, &order.order_id, password(PASSWORD))
         .await
         .unwrap();
-    assert_eq!(proxy.lost.lock().unwrap().len(), 1);
+    assert_eq!(proxy.lost_answers().len(), 1);
     assert_eq!(balance(&world, &card), before - 990);
     assert_eq!(wallet.payment_history().unwrap(), vec![payment]);
 }
@@ -101,8 +101,8 @@ async fn a_payment_repeated_after_a_lost_answer_and_an_rps_restart_debits_once()
         ..MockWorldConfig::default()
     };
     let world = MockWorld::start(config.clone()).await.unwrap();
-    let proxy = LossyProxy::start(world.url()).await;
-    let (wallet, _dir) = support::wallet_with(&proxy.url, |c| c.max_retries = 0);
+    let proxy = FaultProxy::start(world.url()).await.expect("proxy starts");
+    let (wallet, _dir) = support::wallet_with(proxy.url(), |c| c.max_retries = 0);
     let card = test_cards::DEBIT;
     let binding = bind(&wallet, world.url(), &card).await;
     wallet
@@ -113,7 +113,7 @@ async fn a_payment_repeated_after_a_lost_answer_and_an_rps_restart_debits_once()
     let order = create_order(world.url(), 3_300, None).await;
 
     // The RPS debits and answers; the answer is lost; then the RPS goes down.
-    proxy.lose_answers(PATH_RPS_PAYMENTS, 1);
+    proxy.inject(FaultRule::path(PATH_RPS_PAYMENTS, Fault::LoseAnswer));
     let err = pay_error(
         wallet
             .pay_order(&binding, &order.order_id, password(PASSWORD))
@@ -126,7 +126,7 @@ async fn a_payment_repeated_after_a_lost_answer_and_an_rps_restart_debits_once()
     );
     assert_eq!(balance(&world, &card), before - 3_300, "the RPS did pay");
     let lost: PaymentReceipt =
-        serde_json::from_slice(&proxy.lost.lock().unwrap()[0]).expect("the lost receipt");
+        serde_json::from_slice(&proxy.lost_answers()[0]).expect("the lost receipt");
     let addr = world.addr();
     world.shutdown().await;
 

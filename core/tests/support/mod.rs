@@ -1,9 +1,7 @@
 //! Shared fixtures of the core's integration tests: the in-process mock world, wallets on
-//! temporary directories, a proxy that loses answers, and stub servers.
+//! temporary directories, and stub servers (the fault-injecting proxy is `mock_backend::fault_proxy`).
 
 #![allow(dead_code)]
-
-pub mod lossy_proxy;
 
 use mock_backend::{MockWorld, MockWorldConfig};
 use std::time::Duration;
