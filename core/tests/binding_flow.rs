@@ -391,6 +391,51 @@ async fn a_confirm_repeated_by_the_app_after_a_lost_answer_converges() {
     assert_eq!(wallet.bindings().unwrap().len(), 1);
 }
 
+/// How many codes the mock SMS channel sent to `phone`.
+async fn codes_sent(url: &str, phone: &str) -> usize {
+    let outbox: wallet_core::backend::api::SmsOutbox = reqwest::get(format!(
+        "{url}{}?phone={phone}",
+        wallet_core::backend::api::PATH_TEST_SMS_OUTBOX
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    outbox.messages.len()
+}
+
+#[tokio::test]
+async fn a_begin_repeated_after_a_lost_answer_sends_one_code_and_a_later_begin_a_new_one() {
+    let world = support::mock_world().await;
+    let proxy = FaultProxy::start(world.url()).await.expect("proxy starts");
+    let (wallet, _dir) = support::wallet_with(proxy.url(), |c| c.max_retries = 0);
+    let card = test_cards::DEBIT;
+
+    proxy.inject(FaultRule::path(
+        wallet_core::backend::api::PATH_BINDINGS,
+        Fault::LoseAnswer,
+    ));
+    let err = binding_error(wallet.begin_binding(&request(&card)).await.unwrap_err());
+    assert!(
+        matches!(err, BindingError::Backend(BackendError::Network(_))),
+        "{err:?}"
+    );
+    // The app repeats: the bank answers the session it opened, no second code.
+    let first = wallet.begin_binding(&request(&card)).await.unwrap();
+    assert_eq!(codes_sent(world.url(), card.phone).await, 1);
+    // Once answered, asking again is a new attempt: a new session and a new code.
+    let second = wallet.begin_binding(&request(&card)).await.unwrap();
+    assert_ne!(first.session_id, second.session_id);
+    assert_eq!(codes_sent(world.url(), card.phone).await, 2);
+    let code = support::latest_code(world.url(), card.phone).await;
+    wallet
+        .confirm_binding(&second.session_id, &code)
+        .await
+        .unwrap();
+    assert_eq!(wallet.bindings().unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn bindings_survive_reopening_the_wallet() {
     let world = support::mock_world().await;

@@ -9,5 +9,7 @@
 
 mod support;
 
+#[path = "network_faults/binding.rs"]
+mod binding;
 #[path = "network_faults/harness.rs"]
 mod harness;

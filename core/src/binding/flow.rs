@@ -14,8 +14,29 @@ use crate::clock::unix_now;
 use crate::crypto::random;
 use crate::signer::{key_from_hex, Signer};
 use crate::store::Store;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use zeroize::Zeroizing;
+
+/// Store namespace of the begin request in flight (at most one, under [`IN_FLIGHT`]).
+const NS_BEGIN_IN_FLIGHT: &str = "binding.begin_in_flight";
+/// The one key of [`NS_BEGIN_IN_FLIGHT`].
+const IN_FLIGHT: &str = "current";
+/// How long a begin that got no answer may be repeated under its first idempotency key (the
+/// bank's code lifetime): past it, a repeat is a new attempt with a new code.
+const BEGIN_REUSE_SECS: u64 = 300;
+
+/// A begin request sent without a definite answer yet. Repeating the same request reuses its
+/// idempotency key, so a begin whose answer was lost (or that is still on its way) opens one
+/// session at the bank and sends one code, however often the app repeats it.
+#[derive(Debug, Serialize, Deserialize)]
+struct BeginInFlight {
+    /// SHA-256 of the request body (the request itself holds the PAN, which the phone keeps
+    /// nowhere).
+    fingerprint: String,
+    idempotency_key: IdempotencyKey,
+    started_at: u64,
+}
 
 /// Runs account binding for one wallet installation.
 #[derive(Clone)]
@@ -61,10 +82,14 @@ impl Binder {
             phone: validate::phone(&request.phone)?,
             device_id: self.device_id.clone(),
         };
-        let key = IdempotencyKey::generate()?;
-        let answer: BeginBindingResponse =
-            self.client.post(api::PATH_BINDINGS, &body, &key).await?;
-        let pending = PendingBinding::from(answer);
+        let key = self.begin_key(&body)?;
+        let answer: Result<BeginBindingResponse, BackendError> =
+            self.client.post(api::PATH_BINDINGS, &body, &key).await;
+        if !matches!(&answer, Err(e) if e.is_transient()) {
+            // A definite answer: the next begin is a new attempt (e.g. to have a new code sent).
+            self.store.remove(NS_BEGIN_IN_FLIGHT, IN_FLIGHT)?;
+        }
+        let pending = PendingBinding::from(answer?);
         let record = PendingRecord {
             pending: pending.clone(),
             device_key_pkcs8: None,
@@ -74,6 +99,35 @@ impl Binder {
             .put_durable(NS_PENDING, &pending.session_id, &record)?;
         tracing::info!(masked_pan = %pending.masked_pan, "binding begun, code sent");
         Ok(pending)
+    }
+
+    /// The idempotency key of `body`: the key of the same begin in flight, else a new one,
+    /// recorded durably before the request leaves.
+    fn begin_key(&self, body: &BeginBindingRequest) -> Result<IdempotencyKey, BindingError> {
+        let json = serde_json::to_vec(body).map_err(|e| BackendError::Protocol(e.to_string()))?;
+        let fingerprint = hex::encode(ring::digest::digest(&ring::digest::SHA256, &json));
+        let now = unix_now();
+        if let Some(in_flight) = self
+            .store
+            .get::<BeginInFlight>(NS_BEGIN_IN_FLIGHT, IN_FLIGHT)?
+        {
+            if in_flight.fingerprint == fingerprint
+                && now.saturating_sub(in_flight.started_at) < BEGIN_REUSE_SECS
+            {
+                return Ok(in_flight.idempotency_key);
+            }
+        }
+        let idempotency_key = IdempotencyKey::generate()?;
+        self.store.put_durable(
+            NS_BEGIN_IN_FLIGHT,
+            IN_FLIGHT,
+            &BeginInFlight {
+                fingerprint,
+                idempotency_key: idempotency_key.clone(),
+                started_at: now,
+            },
+        )?;
+        Ok(idempotency_key)
     }
 
     /// Completes a pending binding with the one-time code: registers this binding's device key
