@@ -38,4 +38,7 @@ pub mod store;
 pub mod tsm;
 pub mod wallet;
 
+#[cfg(test)]
+mod secrets_audit_tests;
+
 pub use wallet::{Wallet, WalletConfig, WalletError};

@@ -6,6 +6,7 @@
 //! private half: it asks for a public key and for signatures by alias.
 
 use crate::crypto::ecdsa::P256SigningKey;
+use crate::crypto::secret;
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -84,7 +85,7 @@ impl Signer for SoftwareSigner {
     fn generate_key(&self, alias: &str) -> Result<Vec<u8>, SignerError> {
         let key = P256SigningKey::generate().map_err(|e| SignerError::Platform(e.to_string()))?;
         let record = SoftwareKeyRecord {
-            pkcs8: Zeroizing::new(hex::encode(key.pkcs8())),
+            pkcs8: secret::hex_encode(key.pkcs8()),
         };
         self.store
             .put_durable(NS_SIGNER_KEYS, alias, &record)
@@ -155,6 +156,21 @@ mod tests {
         assert_eq!(s.public_key("k").unwrap(), None);
         assert_eq!(s.sign("k", b"m"), Err(SignerError::KeyNotFound));
         s.delete_key("k").unwrap();
+    }
+
+    #[test]
+    fn the_stored_record_zeroizes_its_key_on_drop() {
+        fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
+        let key = P256SigningKey::generate().unwrap();
+        let mut record = SoftwareKeyRecord {
+            pkcs8: secret::hex_encode(key.pkcs8()),
+        };
+        zeroized_on_drop(&record.pkcs8);
+        assert_eq!(record.pkcs8.as_str(), hex::encode(key.pkcs8()));
+        let again = key_from_hex(&record.pkcs8).unwrap();
+        assert_eq!(again.public_key_sec1(), key.public_key_sec1());
+        zeroize::Zeroize::zeroize(&mut record.pkcs8);
+        assert!(record.pkcs8.is_empty());
     }
 
     #[test]

@@ -123,3 +123,56 @@ pub(crate) struct DeviceKeyRecord {
     /// PKCS#8 document, hex.
     pub pkcs8: Zeroizing<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zeroize::{Zeroize, ZeroizeOnDrop};
+
+    fn zeroized_on_drop<T: ZeroizeOnDrop>(_: &T) {}
+
+    /// The secrets binding keeps in the store (device key PKCS#8, account token) are held in
+    /// zeroizing memory whenever they are loaded (see docs/security/zeroisation.md).
+    #[test]
+    fn stored_secrets_are_zeroized_on_drop() {
+        let pending = PendingRecord {
+            pending: PendingBinding {
+                session_id: "s".into(),
+                masked_pan: "6222****7894".into(),
+                account_kind: AccountKind::Debit,
+                otp_sent_to: "138****8000".into(),
+                otp_expires_at: 1,
+            },
+            device_key_pkcs8: Some(Zeroizing::new("3081".into())),
+            device_key_alias: None,
+        };
+        zeroized_on_drop(&pending.device_key_pkcs8);
+        let binding = Binding {
+            binding_id: "b".into(),
+            masked_pan: "6222****7894".into(),
+            account_kind: AccountKind::Debit,
+            holder_name_masked: "*三".into(),
+            issuer_name: "bank".into(),
+            created_at: 1,
+        };
+        let mut entry = BindingEntry {
+            binding,
+            account_token: Zeroizing::new("tok-123".into()),
+            device_key_alias: None,
+        };
+        zeroized_on_drop(&entry.account_token);
+        let mut key = DeviceKeyRecord {
+            pkcs8: Zeroizing::new("3081".into()),
+        };
+        zeroized_on_drop(&key.pkcs8);
+
+        // Deserialising goes straight into the zeroizing wrapper.
+        let json = serde_json::to_string(&key).unwrap();
+        let back: DeviceKeyRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.pkcs8.as_str(), "3081");
+
+        entry.account_token.zeroize();
+        key.pkcs8.zeroize();
+        assert!(entry.account_token.is_empty() && key.pkcs8.is_empty());
+    }
+}

@@ -40,7 +40,7 @@ use crate::crypto::mac::{retail_mac, verify_mac, Padding};
 use crate::crypto::sm4::{sm4_ecb_encrypt, sm4_mac, BLOCK_LEN as SM4_BLOCK};
 use crate::crypto::CryptoError;
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// Length of an application cryptogram (ARQC, TC, AAC) and of an ARPC.
 pub const AC_LEN: usize = 8;
@@ -52,9 +52,9 @@ pub const CRYPTOGRAM_DATA_LEN: usize = 37;
 /// A 16-byte secret key, zeroized on drop.
 type Key16 = Zeroizing<[u8; 16]>;
 
-/// The issuer master keys (IMK) a card's master keys are derived from. Zeroized on drop, never
-/// printed.
-#[derive(Clone, PartialEq, Eq)]
+/// The issuer master keys (IMK) a card's master keys are derived from. Zeroized on drop (every
+/// field is [`Zeroizing`]), never printed.
+#[derive(Clone, PartialEq, Eq, Zeroize)]
 pub struct IssuerMasterKeys {
     /// IMK for application cryptograms.
     pub ac: Key16,
@@ -63,6 +63,10 @@ pub struct IssuerMasterKeys {
     /// IMK for secure messaging confidentiality.
     pub smc: Key16,
 }
+
+/// Every field is [`Zeroizing`], so the keys are cleared when the value drops (no `Drop` impl of
+/// its own: the public fields stay movable).
+impl ZeroizeOnDrop for IssuerMasterKeys {}
 
 impl std::fmt::Debug for IssuerMasterKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -155,8 +159,9 @@ const fn odd_parity(b: u8) -> u8 {
 }
 
 /// A session key derived from an ICC master key and an ATC. Zeroized on drop, never printed.
-#[derive(Clone)]
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct SessionKey {
+    #[zeroize(skip)]
     crypto: CardCrypto,
     key: Key16,
 }

@@ -25,7 +25,7 @@
 use crate::apdu::{Tag, TlvNode};
 use crate::backend::api::AccountKind;
 use crate::gp::commands::Dgi;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// DGI of record SFI 1, record 1.
 pub const DGI_RECORD_1_1: u16 = 0x0101;
@@ -78,8 +78,9 @@ pub enum CardCrypto {
     Sm4,
 }
 
-/// The ICC master keys derived by the issuer for this card. Zeroized on drop, never printed.
-#[derive(Clone, PartialEq, Eq)]
+/// The ICC master keys derived by the issuer for this card. Zeroized on drop (every field is
+/// [`Zeroizing`]), never printed.
+#[derive(Clone, PartialEq, Eq, Zeroize)]
 pub struct CardKeys {
     /// Application cryptogram master key (MK-AC).
     pub ac: Zeroizing<[u8; 16]>,
@@ -88,6 +89,10 @@ pub struct CardKeys {
     /// Secure messaging confidentiality master key (MK-SMC).
     pub smc: Zeroizing<[u8; 16]>,
 }
+
+/// Every field is [`Zeroizing`], so the keys are cleared when the value drops (no `Drop` impl of
+/// its own: the public fields stay movable).
+impl ZeroizeOnDrop for CardKeys {}
 
 impl std::fmt::Debug for CardKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

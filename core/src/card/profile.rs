@@ -131,7 +131,7 @@ impl CardProfile {
             .to_dgis()?
             .into_iter()
             .find(|d| d.tag == DGI_RECORD_1_1)
-            .map(|d| d.data)
+            .map(|mut d| std::mem::take(&mut d.data))
             .ok_or(PersoError::MissingDgi(DGI_RECORD_1_1))
     }
 
@@ -195,10 +195,12 @@ impl CardProfile {
         ) {
             (None, None, None) => None,
             (Some(key), Some(r2), Some(r3)) => {
-                let icc_private_key = Zeroizing::new(
-                    <[u8; 32]>::try_from(key.data.as_slice())
-                        .map_err(|_| PersoError::Malformed("ICC private key must be 32 bytes"))?,
-                );
+                if key.data.len() != 32 {
+                    return Err(PersoError::Malformed("ICC private key must be 32 bytes"));
+                }
+                // Copied straight into zeroizing memory (no temporary array on the stack).
+                let mut icc_private_key = Zeroizing::new([0u8; 32]);
+                icc_private_key.copy_from_slice(&key.data);
                 let ca_index = match value(&r2.data, TAG_CA_INDEX)?.as_slice() {
                     [index] => *index,
                     _ => return Err(PersoError::Malformed("CA public key index")),

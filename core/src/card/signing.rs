@@ -12,7 +12,7 @@
 //! over `Z ‖ message` for the user ID [`SM2_USER_ID`], `r ‖ s` (64 bytes).
 
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::perso::{CardCrypto, PersoError};
 use crate::crypto::ecdsa::P256SigningKey;
@@ -41,7 +41,7 @@ const KEY_SM2: u8 = 0x02;
 
 /// An ISO 9564 format 2 PIN block: `2L` (L the number of digits), the digits as nibbles, `F`
 /// padding. Zeroized on drop, never printed.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
 pub struct PinBlock(Zeroizing<[u8; PIN_BLOCK_LEN]>);
 
 impl std::fmt::Debug for PinBlock {
@@ -74,7 +74,12 @@ impl PinBlock {
 
     /// A block received from a terminal or a DGI, when it is a well-formed format 2 block.
     pub fn parse(bytes: &[u8]) -> Option<PinBlock> {
-        let block: [u8; PIN_BLOCK_LEN] = bytes.try_into().ok()?;
+        if bytes.len() != PIN_BLOCK_LEN {
+            return None;
+        }
+        // Copied straight into zeroizing memory (no temporary array on the stack).
+        let mut block = Zeroizing::new([0u8; PIN_BLOCK_LEN]);
+        block.copy_from_slice(bytes);
         let len = usize::from(block[0] & 0x0F);
         if block[0] >> 4 != 0x02 || !(PIN_MIN_DIGITS..=PIN_MAX_DIGITS).contains(&len) {
             return None;
@@ -84,7 +89,7 @@ impl PinBlock {
             .flat_map(|b| [b >> 4, b & 0x0F])
             .enumerate()
             .all(|(i, nibble)| if i < len { nibble <= 9 } else { nibble == 0x0F });
-        well_formed.then(|| PinBlock(Zeroizing::new(block)))
+        well_formed.then(|| PinBlock(block))
     }
 
     /// The 8 bytes of the block. Never log them.
@@ -160,7 +165,12 @@ impl CardSigningKey {
 
     /// DGI `8003` holding this key (applet-internal state; never sent).
     pub fn to_dgi(&self) -> Dgi {
-        let mut data = Vec::new();
+        // Sized up front: growing would leave a copy of the key in a freed allocation.
+        let secret_len = match self {
+            CardSigningKey::P256(key) => key.pkcs8().len(),
+            CardSigningKey::Sm2(_) => sm2::PRIVATE_KEY_LEN,
+        };
+        let mut data = Vec::with_capacity(1 + secret_len);
         match self {
             CardSigningKey::P256(key) => {
                 data.push(KEY_P256);

@@ -24,7 +24,8 @@ fn aead_key(key: &[u8; KEY_LEN]) -> Result<LessSafeKey, CryptoError> {
 pub fn seal(key: &[u8; KEY_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let key = aead_key(key)?;
     let nonce_bytes = random::bytes::<NONCE_LEN>()?;
-    let mut out = Vec::with_capacity(plaintext.len() + OVERHEAD);
+    // Holds the plaintext until it is encrypted in place: cleared on drop if sealing fails.
+    let mut out = Zeroizing::new(Vec::with_capacity(plaintext.len() + OVERHEAD));
     out.extend_from_slice(&nonce_bytes);
     out.extend_from_slice(plaintext);
     let tag = key
@@ -36,7 +37,8 @@ pub fn seal(key: &[u8; KEY_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>
         )
         .map_err(|_| CryptoError::InvalidInput("plaintext too long for AES-GCM"))?;
     out.extend_from_slice(tag.as_ref());
-    Ok(out)
+    // Only ciphertext is left: hand the allocation over without a copy.
+    Ok(std::mem::take(&mut *out))
 }
 
 /// Verifies and decrypts a blob produced by [`seal`] with the same `key` and `aad`.

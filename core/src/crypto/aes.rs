@@ -4,7 +4,7 @@
 use super::block::{self, BlockCipher};
 use super::CryptoError;
 use aes::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
-use zeroize::Zeroizing;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 /// AES block size in bytes.
 pub const BLOCK_LEN: usize = 16;
@@ -50,6 +50,17 @@ impl BlockCipher<BLOCK_LEN> for Aes {
         }
     }
 }
+
+/// Every variant holds a RustCrypto key schedule that zeroizes itself on drop (checked below).
+impl ZeroizeOnDrop for Aes {}
+
+// Compile-time proof that the key schedules behind `Aes` zeroize on drop.
+const _: () = {
+    const fn zeroized_on_drop<T: ZeroizeOnDrop>() {}
+    zeroized_on_drop::<aes::Aes128>();
+    zeroized_on_drop::<aes::Aes192>();
+    zeroized_on_drop::<aes::Aes256>();
+};
 
 impl std::fmt::Debug for Aes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

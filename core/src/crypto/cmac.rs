@@ -4,7 +4,7 @@
 use super::mac::verify_mac;
 use super::CryptoError;
 use cmac::{Cmac, KeyInit, Mac};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Length of an AES-CMAC tag in bytes.
 pub const CMAC_LEN: usize = 16;
@@ -32,13 +32,12 @@ fn cmac_of<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Result<[u8; CMAC_LE
     let mut mac = <M as KeyInit>::new_from_slice(key)
         .map_err(|_| CryptoError::InvalidKey("AES key length"))?;
     parts.iter().for_each(|part| mac.update(part));
-    let tag = mac.finalize().into_bytes();
-    let mut out = [0u8; CMAC_LEN];
-    if tag.len() != CMAC_LEN {
-        return Err(CryptoError::InvalidInput("unexpected CMAC length"));
-    }
-    out.copy_from_slice(&tag);
-    Ok(out)
+    let mut tag = mac.finalize().into_bytes();
+    let out = <[u8; CMAC_LEN]>::try_from(tag.as_slice())
+        .map_err(|_| CryptoError::InvalidInput("unexpected CMAC length"));
+    // The tag is key material when the CMAC serves as a KDF (`scp03_kdf`): clear this copy.
+    tag.as_mut_slice().zeroize();
+    out
 }
 
 /// AES-CMAC of the concatenation of `parts` under a 16-, 24- or 32-byte key (no copy of the

@@ -4,7 +4,7 @@
 use super::block::{self, BlockCipher};
 use super::CryptoError;
 use des::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
-use zeroize::Zeroizing;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 /// DES / 3DES block size in bytes.
 pub const BLOCK_LEN: usize = 8;
@@ -29,6 +29,9 @@ impl BlockCipher<BLOCK_LEN> for Des {
         self.0.decrypt_block(block.into());
     }
 }
+
+/// The only field is RustCrypto's key schedule, which zeroizes itself on drop (checked below).
+impl ZeroizeOnDrop for Des {}
 
 impl std::fmt::Debug for Des {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,6 +77,17 @@ impl BlockCipher<BLOCK_LEN> for Tdes {
         }
     }
 }
+
+/// Both variants hold a RustCrypto key schedule that zeroizes itself on drop (checked below).
+impl ZeroizeOnDrop for Tdes {}
+
+// Compile-time proof that the key schedules behind `Des` and `Tdes` zeroize on drop.
+const _: () = {
+    const fn zeroized_on_drop<T: ZeroizeOnDrop>() {}
+    zeroized_on_drop::<des::Des>();
+    zeroized_on_drop::<des::TdesEde2>();
+    zeroized_on_drop::<des::TdesEde3>();
+};
 
 impl std::fmt::Debug for Tdes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

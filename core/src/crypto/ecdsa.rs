@@ -143,6 +143,15 @@ mod tests {
     }
 
     #[test]
+    fn the_pkcs8_copy_is_zeroized_on_drop() {
+        fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
+        let key = P256SigningKey::generate().unwrap();
+        // ring's `EcdsaKeyPair` keeps its own, non-zeroizing copy (see docs/security/zeroisation.md).
+        zeroized_on_drop(&key.pkcs8);
+        assert_eq!(key.pkcs8.as_slice(), key.pkcs8());
+    }
+
+    #[test]
     fn debug_hides_key_material() {
         let key = P256SigningKey::generate().unwrap();
         assert_eq!(format!("{key:?}"), "P256SigningKey(..)");

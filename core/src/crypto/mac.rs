@@ -29,23 +29,26 @@ pub enum Padding {
 /// Returns `data` padded to a multiple of `block_len` with `padding`.
 ///
 /// [`Padding::None`] returns the data unchanged and does not check alignment.
+///
+/// The result is allocated once at its final length, so padding secret data (a command about
+/// to be encrypted) leaves no reallocated partial copy behind; wrap it in [`Zeroizing`] to
+/// clear it on drop.
 pub fn pad(data: &[u8], block_len: usize, padding: Padding) -> Vec<u8> {
-    let mut out = data.to_vec();
-    if block_len == 0 {
-        return out;
-    }
-    match padding {
-        Padding::None => {}
-        Padding::Method1 => {
-            if out.is_empty() || out.len() % block_len != 0 {
-                out.resize(out.len().div_ceil(block_len).max(1) * block_len, 0);
-            }
+    let padded_len = match padding {
+        _ if block_len == 0 => data.len(),
+        Padding::None => data.len(),
+        Padding::Method1 if data.is_empty() || data.len() % block_len != 0 => {
+            data.len().div_ceil(block_len).max(1) * block_len
         }
-        Padding::Method2 => {
-            out.push(0x80);
-            out.resize(out.len().div_ceil(block_len) * block_len, 0);
-        }
+        Padding::Method1 => data.len(),
+        Padding::Method2 => (data.len() + 1).div_ceil(block_len) * block_len,
+    };
+    let mut out = Vec::with_capacity(padded_len);
+    out.extend_from_slice(data);
+    if padding == Padding::Method2 && block_len != 0 {
+        out.push(0x80);
     }
+    out.resize(padded_len, 0);
     out
 }
 
@@ -197,6 +200,13 @@ mod tests {
             [1, 1, 1, 1, 1, 1, 1, 1, 0x80, 0, 0, 0, 0, 0, 0, 0]
         );
         assert_eq!(pad(&[], 16, Padding::Method2).len(), 16);
+        // Allocated once at the final length: no reallocation leaves a copy of the data behind.
+        for padding in [Padding::None, Padding::Method1, Padding::Method2] {
+            for len in [0usize, 1, 15, 16, 17, 100] {
+                let padded = pad(&vec![0x5A; len], 16, padding);
+                assert_eq!(padded.capacity(), padded.len(), "{padding:?} {len}");
+            }
+        }
         assert_eq!(
             pad(&[1; 7], 8, Padding::Method2),
             [1, 1, 1, 1, 1, 1, 1, 0x80]

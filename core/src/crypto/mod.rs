@@ -16,6 +16,7 @@ pub mod error;
 pub mod kdf;
 pub mod mac;
 pub mod random;
+pub mod secret;
 pub mod sm2;
 pub mod sm3;
 pub mod sm4;

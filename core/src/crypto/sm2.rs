@@ -17,7 +17,7 @@ use sm2::elliptic_curve::point::AffineCoordinates;
 use sm2::elliptic_curve::sec1::ToSec1Point;
 use sm2::elliptic_curve::{Group, PrimeField};
 use sm2::{FieldBytes, NonZeroScalar, ProjectivePoint, PublicKey, Scalar, SecretKey, Sm2};
-use zeroize::Zeroizing;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 /// Length of an SM2 public key `04 || X || Y`.
 pub const PUBLIC_KEY_LEN: usize = 65;
@@ -37,6 +37,16 @@ pub struct Sm2SigningKey {
     secret: SecretKey,
     public: PublicKey,
 }
+
+/// The private scalar is an `elliptic_curve::SecretKey`, which zeroizes itself on drop (checked
+/// below); the other field is the public key.
+impl ZeroizeOnDrop for Sm2SigningKey {}
+
+// Compile-time proof that the secret behind `Sm2SigningKey` zeroizes on drop.
+const _: () = {
+    const fn zeroized_on_drop<T: ZeroizeOnDrop>() {}
+    zeroized_on_drop::<SecretKey>();
+};
 
 impl std::fmt::Debug for Sm2SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -126,9 +136,14 @@ impl Sm2SigningKey {
         if bool::from(r.is_zero() | (r + **k).is_zero()) {
             return Err(RETRY);
         }
-        // A6: s = ((1 + d)^-1 * (k - r * d)) mod n; reject s = 0.
-        let one_plus_d_inv = Option::<Scalar>::from((Scalar::ONE + **d).invert()).ok_or(RETRY)?;
-        let s = one_plus_d_inv * (**k - r * **d);
+        // A6: s = ((1 + d)^-1 * (k - r * d)) mod n; reject s = 0. Every intermediate reveals d
+        // (given r and k), so each is zeroized on drop.
+        let one_plus_d = Zeroizing::new(Scalar::ONE + **d);
+        let one_plus_d_inv =
+            Zeroizing::new(Option::<Scalar>::from(one_plus_d.invert()).ok_or(RETRY)?);
+        let r_d = Zeroizing::new(r * **d);
+        let k_minus_r_d = Zeroizing::new(**k - *r_d);
+        let s = *one_plus_d_inv * *k_minus_r_d;
         if bool::from(s.is_zero()) {
             return Err(RETRY);
         }

@@ -5,7 +5,7 @@ use super::block::{self, BlockCipher};
 use super::mac::{mac_algorithm_1, Padding};
 use super::CryptoError;
 use sm4::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
-use zeroize::Zeroizing;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 /// SM4 block and key size in bytes.
 pub const BLOCK_LEN: usize = 16;
@@ -29,6 +29,15 @@ impl BlockCipher<BLOCK_LEN> for Sm4 {
         self.0.decrypt_block(block.into());
     }
 }
+
+/// The only field is RustCrypto's key schedule, which zeroizes itself on drop (checked below).
+impl ZeroizeOnDrop for Sm4 {}
+
+// Compile-time proof that the key schedule behind `Sm4` zeroizes on drop.
+const _: () = {
+    const fn zeroized_on_drop<T: ZeroizeOnDrop>() {}
+    zeroized_on_drop::<sm4::Sm4>();
+};
 
 impl std::fmt::Debug for Sm4 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

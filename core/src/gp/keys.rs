@@ -23,7 +23,7 @@
 
 use std::fmt;
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::GpError;
 use crate::crypto::aes::{aes_cbc_decrypt, aes_cbc_encrypt, aes_ecb_encrypt};
@@ -59,8 +59,8 @@ fn key_from_slice(bytes: &[u8]) -> Result<Key, GpError> {
 
 /// A security domain's static key set: ENC, MAC, DEK and their key version number.
 ///
-/// `Debug` shows the version only.
-#[derive(Clone)]
+/// Zeroized on drop (and by [`Zeroize::zeroize`]); `Debug` shows the version only.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct StaticKeys {
     enc: Key,
     mac: Key,
@@ -192,9 +192,10 @@ enum KekAlgorithm {
 
 /// The key that protects new keys in PUT KEY: the static Key-DEK under SCP03 (AES-CBC with a
 /// zero ICV, Amendment D) or the session S-DEK under SCP02 (3DES-ECB, Card Specification
-/// Appendix E). `Debug` shows the algorithm only.
-#[derive(Clone)]
+/// Appendix E). Zeroized on drop; `Debug` shows the algorithm only.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct KeyEncryptionKey {
+    #[zeroize(skip)]
     algorithm: KekAlgorithm,
     key: Key,
 }

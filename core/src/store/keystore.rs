@@ -59,16 +59,17 @@ impl SoftwareKeyStore {
         }
         let bytes =
             Zeroizing::new(std::fs::read(path).map_err(|e| failure("cannot read key file", &e))?);
-        let kek = <[u8; KEY_LEN]>::try_from(bytes.as_slice()).map_err(|_| {
-            KeyStoreError::Failure(format!(
+        if bytes.len() != KEY_LEN {
+            return Err(KeyStoreError::Failure(format!(
                 "key file {} holds {} bytes, expected {KEY_LEN}",
                 path.display(),
                 bytes.len()
-            ))
-        })?;
-        Ok(Self {
-            kek: Zeroizing::new(kek),
-        })
+            )));
+        }
+        // Copied straight into zeroizing memory (no temporary array on the stack).
+        let mut kek = Zeroizing::new([0u8; KEY_LEN]);
+        kek.copy_from_slice(&bytes);
+        Ok(Self { kek })
     }
 }
 
@@ -185,6 +186,17 @@ mod tests {
             Err(KeyStoreError::Failure(_))
         ));
         assert_eq!(std::fs::read(&path).unwrap(), [1u8; 31]);
+    }
+
+    #[test]
+    fn the_key_encryption_key_is_zeroized_on_drop() {
+        fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kek.bin");
+        std::fs::write(&path, [0x3Cu8; 32]).unwrap();
+        let key_store = SoftwareKeyStore::open(&path).unwrap();
+        zeroized_on_drop(&key_store.kek);
+        assert_eq!(*key_store.kek, [0x3C; 32]);
     }
 
     #[test]

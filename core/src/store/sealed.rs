@@ -4,6 +4,7 @@ use super::meta::{Meta, META_FILE};
 use super::{fsio, KeyStore, KeyStoreError};
 use crate::crypto::aead::{self, KEY_LEN};
 use crate::crypto::random;
+use crate::crypto::secret::SecretBuffer;
 use serde::{de::DeserializeOwned, Serialize};
 use std::fmt;
 use std::fs::File;
@@ -28,6 +29,8 @@ const SLED_DATA_FILE: &str = "db";
 const SLED_CACHE_BYTES: u64 = 1 << 20;
 /// Prefix of every value's associated data (domain separation from other AES-GCM uses).
 const AAD_DOMAIN: &[u8] = b"wallet-store/v1\0";
+/// First allocation of a value's plaintext JSON: most values fit without growing.
+const JSON_INITIAL_CAPACITY: usize = 512;
 
 /// Everything that can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
@@ -115,13 +118,16 @@ impl Store {
         let data_key = match Meta::read(&meta_path)? {
             Some(meta) => {
                 let unwrapped = key_store.unwrap_key(&meta.key_alias, &meta.wrapped_key()?)?;
-                let key = <[u8; KEY_LEN]>::try_from(unwrapped.as_slice()).map_err(|_| {
-                    StoreError::Corrupt(format!(
+                if unwrapped.len() != KEY_LEN {
+                    return Err(StoreError::Corrupt(format!(
                         "the data key unwrapped to {} bytes, not {KEY_LEN}",
                         unwrapped.len()
-                    ))
-                })?;
-                Zeroizing::new(key)
+                    )));
+                }
+                // Copied straight into zeroizing memory (no temporary array on the stack).
+                let mut key = Zeroizing::new([0u8; KEY_LEN]);
+                key.copy_from_slice(&unwrapped);
+                key
             }
             None if db_exists => {
                 return Err(StoreError::Corrupt(format!(
@@ -257,11 +263,12 @@ impl Store {
 
     /// Serializes `value` and seals it for `db_key`.
     fn seal_value<T: Serialize>(&self, db_key: &[u8], value: &T) -> Result<Vec<u8>, StoreError> {
-        let json = Zeroizing::new(
-            serde_json::to_vec(value)
-                .map_err(|e| StoreError::Io(format!("value cannot be serialized: {e}")))?,
-        );
-        aead::seal(&self.inner.data_key, &aad(db_key), &json)
+        // The plaintext JSON goes into a buffer that zeroizes every allocation it gives up as it
+        // grows (serde_json's own `to_vec` would leave partial copies in freed memory).
+        let mut json = SecretBuffer::with_capacity(JSON_INITIAL_CAPACITY);
+        serde_json::to_writer(&mut json, value)
+            .map_err(|e| StoreError::Io(format!("value cannot be serialized: {e}")))?;
+        aead::seal(&self.inner.data_key, &aad(db_key), json.as_slice())
             .map_err(|e| StoreError::Io(format!("sealing failed: {e}")))
     }
 
@@ -335,4 +342,21 @@ fn db_error(e: sled::Error) -> StoreError {
 
 fn io_error(path: &Path, e: io::Error) -> StoreError {
     StoreError::Io(format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod zeroize_tests {
+    use super::*;
+    use crate::store::SoftwareKeyStore;
+
+    #[test]
+    fn the_data_key_is_zeroized_when_the_last_handle_drops() {
+        fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
+        let dir = tempfile::tempdir().unwrap();
+        let key_store = Arc::new(SoftwareKeyStore::open(&dir.path().join("kek.bin")).unwrap());
+        let store = Store::open(&dir.path().join("store"), key_store).unwrap();
+        // `Inner` (one per store, shared by clones) drops with the last clone.
+        zeroized_on_drop(&store.inner.data_key);
+        assert_ne!(*store.inner.data_key, [0; KEY_LEN]);
+    }
 }

@@ -174,6 +174,17 @@ fn list_is_in_key_order_and_confined_to_its_namespace() {
 }
 
 #[test]
+fn values_longer_than_the_first_json_buffer_round_trip() {
+    // The plaintext JSON buffer starts at 512 bytes and grows (zeroizing what it gives up).
+    let fx = Fixture::new();
+    let store = fx.open().unwrap();
+    let mut big = card();
+    big.tags = (0..500).map(|i| format!("tag-{i:04}")).collect();
+    store.put("atc", "big", &big).unwrap();
+    assert_eq!(store.get::<Card>("atc", "big").unwrap(), Some(big));
+}
+
+#[test]
 fn sealed_value_has_the_documented_format() {
     // Recompute everything with ring and hand-built associated data, independently of the store.
     use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};

@@ -142,7 +142,7 @@ impl Scp02Card {
         let received = cmd.data().get(..MAC_LEN).unwrap_or_default();
         let expected = keys.host_cryptogram(&host_challenge, &card_challenge)?;
         verify_mac(&expected, received).map_err(|_| GpError::HostCryptogram)?;
-        let mut session = Session::new(*keys, level);
+        let mut session = Session::new(keys, level);
         session.verify_external_authenticate(cmd)?;
         self.counter = self.counter.saturating_add(1);
         self.state = State::Open(Box::new(session));

@@ -102,7 +102,7 @@ impl Scp02Host {
         verify_mac(&card_cryptogram, &parsed.card_cryptogram)
             .map_err(|_| GpError::CardCryptogram)?;
         let host_cryptogram = keys.host_cryptogram(&self.host_challenge, &parsed.card_challenge)?;
-        let mut session = Session::new(keys, self.level);
+        let mut session = Session::new(Box::new(keys), self.level);
         let ea = session.external_authenticate(&host_cryptogram)?;
         self.state = State::Open(Box::new(session));
         Ok(ea)

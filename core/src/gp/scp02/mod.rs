@@ -20,7 +20,7 @@ mod wrap;
 pub use card::Scp02Card;
 pub use host::Scp02Host;
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::keys::{StaticKeys, DIVERSIFICATION_DATA_LEN, KEY_LEN};
 use super::reader::Reader;
@@ -110,6 +110,7 @@ impl Scp02InitializeUpdateResponse {
 type Key = Zeroizing<[u8; KEY_LEN]>;
 
 /// The session keys of one SCP02 session.
+#[derive(Zeroize, ZeroizeOnDrop)]
 pub(crate) struct SessionKeys {
     pub(crate) enc: Key,
     pub(crate) mac: Key,

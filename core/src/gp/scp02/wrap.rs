@@ -5,10 +5,12 @@ use crate::apdu::{Class, ClassInfo, CommandApdu, LogicalChannel, SecureMessaging
 use crate::crypto::des::{des_ecb_encrypt, tdes_cbc_decrypt, tdes_cbc_encrypt, BLOCK_LEN};
 use crate::crypto::mac::{pad, retail_mac, unpad_method2, verify_mac, Padding};
 use crate::gp::{GpError, SecurityLevel};
+use zeroize::Zeroizing;
 
 /// The state of an open session: the level and the last C-MAC (the next ICV, once encrypted).
 pub(crate) struct Session {
-    keys: SessionKeys,
+    /// Boxed so that the keys are never moved (and copied) once the session holds them.
+    keys: Box<SessionKeys>,
     level: SecurityLevel,
     last_mac: Option<[u8; MAC_LEN]>,
 }
@@ -18,7 +20,7 @@ fn short_lc(len: usize) -> Result<u8, GpError> {
 }
 
 impl Session {
-    pub(crate) fn new(keys: SessionKeys, level: SecurityLevel) -> Session {
+    pub(crate) fn new(keys: Box<SessionKeys>, level: SecurityLevel) -> Session {
         Session {
             keys,
             level,
@@ -40,7 +42,7 @@ impl Session {
         let Some(last) = self.last_mac else {
             return Ok([0; MAC_LEN]);
         };
-        let mut left = zeroize::Zeroizing::new([0u8; 8]);
+        let mut left = Zeroizing::new([0u8; 8]);
         left.copy_from_slice(self.keys.mac.get(..8).unwrap_or(&[0; 8]));
         let out = des_ecb_encrypt(&left, &last)?;
         <[u8; MAC_LEN]>::try_from(out.as_slice())
@@ -49,7 +51,8 @@ impl Session {
 
     /// The C-MAC over `header || data` (header with the secure messaging CLA and Lc + 8).
     fn c_mac(&self, header: &[u8; 5], data: &[u8]) -> Result<[u8; MAC_LEN], GpError> {
-        let input = [&header[..], data].concat();
+        // A copy of the (possibly confidential) command data: cleared on drop.
+        let input = Zeroizing::new([&header[..], data].concat());
         Ok(retail_mac(
             &self.keys.mac,
             &self.icv()?,
@@ -101,11 +104,9 @@ impl Session {
         ];
         let mac = self.c_mac(&header, plain)?;
         let mut data = if self.level.c_dec() && !mac_only && !plain.is_empty() {
-            tdes_cbc_encrypt(
-                &self.keys.enc[..],
-                &[0; 8],
-                &pad(plain, BLOCK_LEN, Padding::Method2),
-            )?
+            // The padded plaintext is a copy of the confidential data: cleared on drop.
+            let padded = Zeroizing::new(pad(plain, BLOCK_LEN, Padding::Method2));
+            tdes_cbc_encrypt(&self.keys.enc[..], &[0; 8], &padded)?
         } else {
             plain.to_vec()
         };

@@ -189,7 +189,7 @@ impl Scp03Card {
         }
         let received = cmd.data().get(..CRYPTOGRAM_LEN).ok_or(BAD_LENGTH)?;
         verify_mac(&keys.host_cryptogram()?, received).map_err(|_| GpError::HostCryptogram)?;
-        let mut session = Session::new(*keys, level);
+        let mut session = Session::new(keys, level);
         session.verify_external_authenticate(cmd)?;
         self.state = State::Open(Box::new(session));
         Ok(ResponseApdu::success(Vec::new()))

@@ -231,7 +231,7 @@ impl Scp03Host {
         let keys = SessionKeys::derive(&self.keys, &self.host_challenge, card_challenge)?;
         let card_cryptogram = keys.card_cryptogram()?;
         let host_cryptogram = keys.host_cryptogram()?;
-        let mut session = Session::new(keys, self.level);
+        let mut session = Session::new(Box::new(keys), self.level);
         let ea = session.external_authenticate(&host_cryptogram)?;
         Ok((session, ea, card_cryptogram))
     }

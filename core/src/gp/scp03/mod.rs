@@ -17,7 +17,7 @@ mod wrap;
 pub use card::{Scp03Card, Scp03CardConfig};
 pub use host::Scp03Host;
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::keys::{StaticKeys, DIVERSIFICATION_DATA_LEN, KEY_LEN};
 use super::reader::Reader;
@@ -229,6 +229,7 @@ fn array<const N: usize>(bytes: &[u8]) -> Result<[u8; N], GpError> {
 type Key = Zeroizing<[u8; KEY_LEN]>;
 
 /// S-ENC, S-MAC and S-RMAC of one session, with the session's derivation context.
+#[derive(Zeroize, ZeroizeOnDrop)]
 pub(crate) struct SessionKeys {
     pub(crate) enc: Key,
     pub(crate) mac: Key,
@@ -248,9 +249,13 @@ impl SessionKeys {
         h.copy_from_slice(host_challenge);
         c.copy_from_slice(card_challenge);
         let derive = |key: &[u8; KEY_LEN], constant| -> Result<Key, GpError> {
-            Ok(Zeroizing::new(array(&scp03_kdf(
-                key, constant, &context, 128,
-            )?)?))
+            let out = scp03_kdf(key, constant, &context, 128)?;
+            let mut derived = Zeroizing::new([0u8; KEY_LEN]);
+            derived.copy_from_slice(
+                out.get(..KEY_LEN)
+                    .ok_or(GpError::InvalidParameter("KDF output length"))?,
+            );
+            Ok(derived)
         };
         Ok(SessionKeys {
             enc: derive(keys.enc(), derivation_constant::S_ENC)?,

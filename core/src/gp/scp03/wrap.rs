@@ -22,6 +22,7 @@ use crate::crypto::aes::{aes_cbc_decrypt, aes_cbc_encrypt, aes_ecb_encrypt};
 use crate::crypto::cmac::{aes_cmac_parts, CMAC_LEN};
 use crate::crypto::mac::{pad, unpad_method2, verify_mac, Padding};
 use crate::gp::{GpError, SecurityLevel};
+use zeroize::Zeroizing;
 
 /// What a response to one command needs: that command's MAC chaining value and encryption
 /// counter. The host keeps one per wrapped command, so responses of a batch can be unwrapped
@@ -34,7 +35,8 @@ pub(crate) struct ResponseContext {
 
 /// The state of an open session.
 pub(crate) struct Session {
-    keys: SessionKeys,
+    /// Boxed so that the keys are never moved (and copied) once the session holds them.
+    keys: Box<SessionKeys>,
     level: SecurityLevel,
     chaining: [u8; CMAC_LEN],
     counter: u128,
@@ -87,7 +89,7 @@ fn block(bytes: &[u8]) -> Result<[u8; BLOCK_LEN], GpError> {
 
 impl Session {
     /// A session at `level`, chaining value and encryption counter zero.
-    pub(crate) fn new(keys: SessionKeys, level: SecurityLevel) -> Session {
+    pub(crate) fn new(keys: Box<SessionKeys>, level: SecurityLevel) -> Session {
         Session {
             keys,
             level,
@@ -135,18 +137,12 @@ impl Session {
             return Ok(cmd.clone());
         }
         let (wire_cla, mac_cla) = secured_classes(cmd.cla())?;
-        let mut data = cmd.data().to_vec();
-        if self.level.c_dec() {
+        let data = if self.level.c_dec() {
             self.increment_counter()?;
-            if !data.is_empty() {
-                let icv = self.icv(false)?;
-                data = aes_cbc_encrypt(
-                    &self.keys.enc[..],
-                    &icv,
-                    &pad(&data, BLOCK_LEN, Padding::Method2),
-                )?;
-            }
-        }
+            self.encrypt(false, cmd.data())?
+        } else {
+            cmd.data().to_vec()
+        };
         self.mac_command(wire_cla, mac_cla, cmd, data)
     }
 
@@ -227,15 +223,11 @@ impl Session {
             return Ok(ResponseApdu::status_only(resp.sw));
         }
         let ctx = self.context();
-        let mut data = resp.data.clone();
-        if self.level.r_enc() && !data.is_empty() {
-            let icv = self.icv_for(ctx.counter, true)?;
-            data = aes_cbc_encrypt(
-                &self.keys.enc[..],
-                &icv,
-                &pad(&data, BLOCK_LEN, Padding::Method2),
-            )?;
-        }
+        let mut data = if self.level.r_enc() {
+            self.encrypt(true, &resp.data)?
+        } else {
+            resp.data.clone()
+        };
         if self.level.r_mac() {
             let mac = self.response_mac(&ctx, &data, resp.sw)?;
             data.extend_from_slice(mac.get(..MAC_LEN).unwrap_or_default());
@@ -314,6 +306,17 @@ impl Session {
             }
         }
         block(&aes_ecb_encrypt(&self.keys.enc[..], &input)?)
+    }
+
+    /// C-DECRYPTION (`response == false`) or R-ENCRYPTION of `plain` at the current counter;
+    /// empty data stays empty. The padded copy of the plaintext is zeroized on drop.
+    fn encrypt(&self, response: bool, plain: &[u8]) -> Result<Vec<u8>, GpError> {
+        if plain.is_empty() {
+            return Ok(Vec::new());
+        }
+        let icv = self.icv(response)?;
+        let padded = Zeroizing::new(pad(plain, BLOCK_LEN, Padding::Method2));
+        Ok(aes_cbc_encrypt(&self.keys.enc[..], &icv, &padded)?)
     }
 
     fn decrypt(&self, icv: &[u8; BLOCK_LEN], data: &[u8]) -> Result<Vec<u8>, GpError> {
