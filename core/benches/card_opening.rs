@@ -8,7 +8,7 @@
 mod support;
 
 use mock_backend::bank::test_cards;
-use mock_backend::fault_proxy::{Fault, FaultProxy, FaultRule};
+use mock_backend::fault_proxy::FaultProxy;
 use mock_backend::se_sim::SimulatedSeTransport;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

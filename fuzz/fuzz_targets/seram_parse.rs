@@ -1,14 +1,17 @@
-//! Fuzz target: GP SERAM messages the phone's local agent receives from the remote agent
-//! (`wallet_core::ota::seram`): JSON decoding, validation and APDU hex decoding.
+//! Fuzz target: GP SERAM messages on both sides (`wallet_core::ota::seram`) — what the phone's
+//! local agent receives from the remote agent (orders, handshake answers) and what the TSM's
+//! remote agent receives from the phone (handshake proposals, reports): JSON decoding,
+//! validation and APDU hex decoding.
 //!
-//! Invariants: no panic; a message that validates has only C-APDUs that decode (≥ 4 bytes) and
-//! re-encode canonically; a decoded message serialises and decodes to the same value.
+//! Invariants: no panic; a message that validates has only APDUs that decode (C-APDUs ≥ 4 bytes)
+//! and re-encode canonically; a decoded message serialises and decodes to the same value.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use wallet_core::ota::seram::{
     decode_apdu, decode_capdu, encode_apdu, is_canonical_apdu, validate_session_id,
-    HandshakeResponse, RamCommand, RemoteManagementOrder,
+    HandshakeCommand, HandshakeResponse, RamCommand, RamResponse, RemoteManagementOrder,
+    RemoteManagementReport,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -34,6 +37,31 @@ fuzz_target!(|data: &[u8]| {
         let json = serde_json::to_vec(&resp).expect("a response serialises");
         let again: HandshakeResponse = serde_json::from_slice(&json).expect("it decodes");
         assert_eq!(again, resp);
+    }
+    // The remote agent's side: the phone's handshake proposal and its reports.
+    if let Ok(proposal) = serde_json::from_slice::<HandshakeCommand>(data) {
+        let json = serde_json::to_vec(&proposal).expect("a proposal serialises");
+        let again: HandshakeCommand = serde_json::from_slice(&json).expect("it decodes");
+        assert_eq!(again, proposal);
+        let _ = proposal.validate();
+        let _ = (
+            proposal.transport_protocols(),
+            proposal.data_formats(),
+            proposal.versions(),
+        );
+    }
+    if let Ok(report) = serde_json::from_slice::<RemoteManagementReport>(data) {
+        let json = serde_json::to_vec(&report).expect("a report serialises");
+        let again: RemoteManagementReport = serde_json::from_slice(&json).expect("it decodes");
+        assert_eq!(again, report);
+        if report.validate().is_ok() {
+            for RamResponse::SeRam(response) in &report.ram_responses {
+                for (index, apdu) in response.list_of_rapdu.iter().enumerate() {
+                    let bytes = decode_apdu(apdu, index).expect("a validated R-APDU decodes");
+                    assert!(apdu.eq_ignore_ascii_case(&encode_apdu(&bytes)));
+                }
+            }
+        }
     }
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(bytes) = decode_apdu(text, 0) {

@@ -1,6 +1,7 @@
 //! `mock-backend`: runs the mock world until Ctrl-C (or SIGTERM).
 
 use clap::Parser;
+use mock_backend::fault_proxy::{FaultProxy, FaultRule};
 use mock_backend::{MockWorld, MockWorldConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,6 +22,12 @@ struct Args {
     /// How the TSM side is organised: `direct`, `convergence` or `mtps`.
     #[arg(long, env = "MOCK_BACKEND_TOPOLOGY", default_value = "direct", value_parser = parse_topology)]
     topology: Topology,
+    /// Serve through a fault-injecting proxy on `--addr` (the world itself then listens on a
+    /// free port) and inject this fault: `KIND[@PATH_PREFIX][*TIMES]`, KIND one of `drop`,
+    /// `lose-answer`, `delay-MS`, `status-CODE`, `status-after-CODE`, `truncate`, `reset`.
+    /// Repeatable; e.g. `--fault lose-answer@/rps/v1/payments --fault status-503@/bank*2`.
+    #[arg(long = "fault", value_name = "SPEC")]
+    faults: Vec<FaultRule>,
 }
 
 fn parse_topology(text: &str) -> Result<Topology, String> {
@@ -37,8 +44,13 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    let world_addr = if args.faults.is_empty() {
+        args.addr
+    } else {
+        SocketAddr::new(args.addr.ip(), 0)
+    };
     let config = MockWorldConfig {
-        addr: args.addr,
+        addr: world_addr,
         data_dir: args.data_dir,
         topology: args.topology,
     };
@@ -49,10 +61,32 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let proxy = if args.faults.is_empty() {
+        None
+    } else {
+        match FaultProxy::start_on(args.addr, world.url()).await {
+            Ok(proxy) => {
+                for rule in args.faults {
+                    tracing::info!(?rule, "fault armed");
+                    proxy.inject(rule);
+                }
+                Some(proxy)
+            }
+            Err(err) => {
+                eprintln!("mock-backend: fault proxy on {}: {err}", args.addr);
+                world.shutdown().await;
+                return ExitCode::FAILURE;
+            }
+        }
+    };
     // The one line on stdout, so scripts can find the port when started with port 0.
-    println!("listening on {}", world.url());
+    println!(
+        "listening on {}",
+        proxy.as_ref().map_or(world.url(), FaultProxy::url)
+    );
     wait_for_stop_signal().await;
     tracing::info!("shutting down");
+    drop(proxy);
     world.shutdown().await;
     ExitCode::SUCCESS
 }

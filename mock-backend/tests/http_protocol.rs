@@ -263,3 +263,37 @@ async fn state_survives_a_restart_with_the_same_data_dir() -> TestResult {
     .await?;
     Ok(())
 }
+
+/// `mock-backend --fault SPEC` serves the world through the fault proxy on `--addr`.
+#[test]
+fn the_binary_injects_the_faults_it_is_given() -> TestResult {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mock-backend"))
+        .args(["--addr", "127.0.0.1:0", "--fault", "status-503@/health*2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().ok_or("stdout")?).read_line(&mut line)?;
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .ok_or("no URL line")?
+        .to_owned();
+    let statuses: Vec<u16> = tokio::runtime::Runtime::new()?.block_on(async {
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            statuses.push(
+                reqwest::get(format!("{url}/health"))
+                    .await?
+                    .status()
+                    .as_u16(),
+            );
+        }
+        Ok::<_, reqwest::Error>(statuses)
+    })?;
+    child.kill()?;
+    child.wait()?;
+    assert_eq!(statuses, [503, 503, 200]);
+    Ok(())
+}

@@ -97,8 +97,11 @@ pub fn run_and_kill(mut command: Command, delay: Duration) -> KilledRun {
     let killed = status.is_none();
     if killed {
         child.kill().expect("SIGKILL the child");
-        child.wait().expect("reap the child");
     }
+    // Reaps the killed child (a child that ended by itself was reaped by `try_wait`; `wait`
+    // then answers its status again).
+    let ended = child.wait().expect("reap the child");
+    let status = status.map(|_| ended);
     KilledRun {
         killed,
         status,

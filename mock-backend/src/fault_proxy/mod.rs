@@ -19,7 +19,10 @@
 //! Test tooling: it understands only `Content-Length` framed messages (what reqwest and axum
 //! send) and serves plain `http`.
 
+mod spec;
 mod wire;
+
+pub use spec::FaultSpecError;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -178,12 +181,17 @@ impl FaultProxy {
     /// Starts a proxy on an ephemeral loopback port in front of `upstream`
     /// (`http://host:port`, as [`crate::MockWorld::url`] gives it).
     pub async fn start(upstream: &str) -> std::io::Result<Self> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), upstream).await
+    }
+
+    /// Like [`FaultProxy::start`], listening on `addr` (port 0 picks a free port).
+    pub async fn start_on(addr: SocketAddr, upstream: &str) -> std::io::Result<Self> {
         let upstream: SocketAddr = upstream
             .trim_start_matches("http://")
             .trim_end_matches('/')
             .parse()
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let listener = TcpListener::bind(addr).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();

@@ -67,10 +67,7 @@ async fn each_fault_reaches_the_client_as_a_typed_error() {
 
     for fault in Fault::all(TIMEOUT * 2) {
         proxy.inject(FaultRule::path(PROBE, fault));
-        let err = client
-            .get::<serde_json::Value>(PROBE)
-            .await
-            .unwrap_err();
+        let err = client.get::<serde_json::Value>(PROBE).await.unwrap_err();
         match fault {
             Fault::Delay(_) => assert_eq!(err, BackendError::Timeout),
             Fault::Status(status) | Fault::StatusAfterForward(status) => assert!(
@@ -123,10 +120,7 @@ async fn a_round_trip_delay_applies_to_every_exchange() {
     let proxy = FaultProxy::start(world.url()).await.unwrap();
     proxy.set_round_trip(Duration::from_millis(100));
     let started = std::time::Instant::now();
-    let _: serde_json::Value = client(proxy.url(), 0)
-        .get(PROBE)
-        .await
-        .unwrap();
+    let _: serde_json::Value = client(proxy.url(), 0).get(PROBE).await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(100));
     world.shutdown().await;
 }
