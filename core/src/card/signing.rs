@@ -296,7 +296,7 @@ mod tests {
             }
             let again = CardSigningKey::from_dgi(&key.to_dgi().data).unwrap();
             assert_eq!(again.public_key(), public);
-            assert!(!format!("{key:?}").contains(&hex::encode(key.to_dgi().data)));
+            assert!(!format!("{key:?}").contains(&hex::encode(&key.to_dgi().data)));
         }
         assert!(CardSigningKey::from_dgi(&[0x03, 1, 2]).is_err());
         assert!(CardSigningKey::from_dgi(&[]).is_err());

@@ -222,7 +222,8 @@ pub mod hex_key {
 
     /// Writes the key as 32 hex digits.
     pub fn serialize<S: Serializer>(key: &Zeroizing<[u8; 16]>, s: S) -> Result<S::Ok, S::Error> {
-        let text = Zeroizing::new(hex::encode(&key[..]));
+        // Exact-size and wiped on drop (no partial copies left by a growing buffer).
+        let text = crate::crypto::secret::hex_encode(&key[..]);
         s.serialize_str(&text)
     }
 

@@ -169,10 +169,13 @@ impl std::fmt::Debug for StoreData {
     }
 }
 
-/// One data grouping: a 2-byte identifier and its data. `Debug` hides the data.
-#[derive(Clone, PartialEq, Eq)]
+/// One data grouping: a 2-byte identifier and its data. `Debug` hides the data, and the data
+/// is wiped when the DGI is dropped (secret DGIs `8000`–`8003` carry keys and the PIN block in
+/// clear until they are encrypted).
+#[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 pub struct Dgi {
     /// The identifier, e.g. `0101` (a record) or `8000` (keys).
+    #[zeroize(skip)]
     pub tag: u16,
     /// The data.
     pub data: Vec<u8>,
