@@ -60,6 +60,18 @@ bindgen --language kotlin --out-dir "$kotlin_out" >/dev/null
 bindgen --language swift --out-dir "$swift_out" >/dev/null
 bindgen --language python --out-dir "$python_out" >/dev/null
 
+# uniffi 0.32's Kotlin callbacks catch only kotlin.Exception: a Kotlin Error thrown by a foreign
+# trait method (TODO(), AssertionError) is swallowed by JNA and Rust sees a successful call with
+# a default value (mozilla/uniffi-rs#2903, fixed upstream by #2945). Catch Throwable instead, so
+# it reaches the app as a typed error; fail loudly if the generated code changed shape.
+kotlin_ffi="$kotlin_out/org/openwallet/ffi/wallet_ffi.kt"
+catches=$(grep -c '    } catch(e: kotlin.Exception) {' "$kotlin_ffi" || true)
+if [ "$catches" != 2 ]; then
+    echo "gen-bindings: expected 2 callback catch blocks in $kotlin_ffi, found $catches" >&2
+    exit 1
+fi
+sed -i 's/    } catch(e: kotlin.Exception) {/    } catch(e: kotlin.Throwable) {/' "$kotlin_ffi"
+
 # SwiftPM layout: the Swift module's source, and the C module as a system-library target whose
 # module map must be called module.modulemap.
 swift_src="$REPO_ROOT/ios/Sources/WalletFFI"

@@ -35,6 +35,10 @@ uniffi::setup_scaffolding!();
 pub mod cards;
 pub mod diagnostics;
 pub mod error;
+#[cfg(test)]
+mod foreign_fakes;
+#[cfg(test)]
+mod foreign_faults_tests;
 pub mod hce;
 pub mod keystore;
 pub mod logging;

@@ -100,6 +100,10 @@ static MIN_LEVEL: AtomicU8 = AtomicU8::new(0);
 /// Installs the global subscriber once.
 static INSTALL: Once = Once::new();
 
+/// Serialises the unit tests that install a global sink (tests run in parallel threads).
+#[cfg(test)]
+pub(crate) static TEST_SINK_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 thread_local! {
     /// Set while this thread is inside a sink call: events the sink itself causes are dropped.
     static IN_SINK: Cell<bool> = const { Cell::new(false) };
@@ -256,9 +260,11 @@ mod tests {
         );
     }
 
-    // The only test touching the global sink (tests run in parallel threads).
     #[test]
     fn events_reach_the_sink_filtered_by_level() {
+        let _global = TEST_SINK_LOCK
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let sink = Arc::new(Collect::default());
         set_log_sink(Some(sink.clone()), LogLevel::Info);
         tracing::info!(target: "wallet_ffi::test", amount = 42, "paid");

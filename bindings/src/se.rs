@@ -239,7 +239,10 @@ impl From<SeError> for SeFfiError {
 /// Calls come from library worker threads (never the caller's thread) and may block until the SE
 /// answers. Contract, as in OMAPI: `transmit` sets the logical channel number in the CLA byte and
 /// may refuse MANAGE CHANNEL and SELECT by name; closing a session closes its channels; a closed
-/// or unknown handle is [`SeFfiError::Closed`].
+/// or unknown handle is [`SeFfiError::Closed`]. Session and channel handles are never 0: the
+/// library takes a 0 handle for a failed call ([`SeFfiError::Platform`]), because 0 is what it
+/// receives when a Kotlin `Error` (e.g. `TODO()`'s `NotImplementedError`), which uniffi 0.32's
+/// Kotlin callback code does not catch, escapes `open_session`.
 #[uniffi::export(with_foreign)]
 pub trait SecureElementTransport: Send + Sync {
     /// The readers of the device, present or not.
@@ -272,6 +275,25 @@ pub trait SecureElementTransport: Send + Sync {
 /// A platform [`SecureElementTransport`] seen by the core as its `SeTransport`.
 pub(crate) struct ForeignSeTransport(pub(crate) Arc<dyn SecureElementTransport>);
 
+/// `handle`, unless it is 0 (see [`SecureElementTransport`]): then the `what` call failed.
+fn nonzero_handle(handle: u64, what: &str) -> Result<u64, SeError> {
+    if handle == 0 {
+        return Err(SeError::Platform {
+            message: format!(
+                "foreign_exception: {what} returned handle 0 (an error the platform code did not \
+                 pass on as an exception)"
+            ),
+        });
+    }
+    Ok(handle)
+}
+
+/// `opened`, unless its handle is 0 (see [`nonzero_handle`]).
+fn checked_channel(opened: SeChannelOpened, what: &str) -> Result<ChannelOpened, SeError> {
+    nonzero_handle(opened.handle, what)?;
+    Ok(opened.into())
+}
+
 impl SeTransport for ForeignSeTransport {
     fn readers(&self) -> Result<Vec<ReaderInfo>, SeError> {
         Ok(self
@@ -283,7 +305,7 @@ impl SeTransport for ForeignSeTransport {
     }
 
     fn open_session(&self, reader: String) -> Result<u64, SeError> {
-        Ok(self.0.open_session(reader)?)
+        nonzero_handle(self.0.open_session(reader)?, "open_session")
     }
 
     fn open_logical_channel(
@@ -292,7 +314,10 @@ impl SeTransport for ForeignSeTransport {
         aid: Option<Vec<u8>>,
         p2: u8,
     ) -> Result<ChannelOpened, SeError> {
-        Ok(self.0.open_logical_channel(session, aid, p2)?.into())
+        checked_channel(
+            self.0.open_logical_channel(session, aid, p2)?,
+            "open_logical_channel",
+        )
     }
 
     fn open_basic_channel(
@@ -301,7 +326,10 @@ impl SeTransport for ForeignSeTransport {
         aid: Option<Vec<u8>>,
         p2: u8,
     ) -> Result<ChannelOpened, SeError> {
-        Ok(self.0.open_basic_channel(session, aid, p2)?.into())
+        checked_channel(
+            self.0.open_basic_channel(session, aid, p2)?,
+            "open_basic_channel",
+        )
     }
 
     fn transmit(&self, channel: u64, apdu: Vec<u8>) -> Result<Vec<u8>, SeError> {
@@ -471,5 +499,69 @@ mod tests {
         );
         assert_eq!(t.close_channel(7), Ok(()));
         assert_eq!(t.close_session(1), Err(SeError::Closed));
+    }
+
+    /// What Rust receives when a Kotlin `Error` escapes each method: success with the FFI
+    /// default (`()`, 0, a record with handle 0 where the buffer happened to lift).
+    struct Escaping;
+
+    impl SecureElementTransport for Escaping {
+        fn readers(&self) -> Result<Vec<SeReaderInfo>, SeFfiError> {
+            Ok(Vec::new())
+        }
+        fn open_session(&self, _: String) -> Result<u64, SeFfiError> {
+            Ok(0)
+        }
+        fn open_logical_channel(
+            &self,
+            _: u64,
+            _: Option<Vec<u8>>,
+            _: u8,
+        ) -> Result<SeChannelOpened, SeFfiError> {
+            Ok(SeChannelOpened {
+                handle: 0,
+                select_response: None,
+            })
+        }
+        fn open_basic_channel(
+            &self,
+            session: u64,
+            aid: Option<Vec<u8>>,
+            p2: u8,
+        ) -> Result<SeChannelOpened, SeFfiError> {
+            self.open_logical_channel(session, aid, p2)
+        }
+        fn transmit(&self, _: u64, _: Vec<u8>) -> Result<Vec<u8>, SeFfiError> {
+            Ok(Vec::new())
+        }
+        fn close_channel(&self, _: u64) -> Result<(), SeFfiError> {
+            Ok(())
+        }
+        fn close_session(&self, _: u64) -> Result<(), SeFfiError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_zero_handle_is_a_failed_call_not_a_session() {
+        let t = ForeignSeTransport(Arc::new(Escaping));
+        let platform = |what: &str| SeError::Platform {
+            message: format!(
+                "foreign_exception: {what} returned handle 0 (an error the platform code \
+                     did not pass on as an exception)"
+            ),
+        };
+        assert_eq!(t.open_session("eSE1".into()), Err(platform("open_session")));
+        assert_eq!(
+            t.open_logical_channel(1, None, 0),
+            Err(platform("open_logical_channel"))
+        );
+        assert_eq!(
+            t.open_basic_channel(1, None, 0),
+            Err(platform("open_basic_channel"))
+        );
+        // Handles other than 0 pass unchanged.
+        let ok = ForeignSeTransport(Arc::new(Refusing));
+        assert_eq!(ok.open_logical_channel(1, None, 0).map(|c| c.handle), Ok(7));
     }
 }
