@@ -13,3 +13,7 @@ mod support;
 mod binding;
 #[path = "network_faults/harness.rs"]
 mod harness;
+#[path = "network_faults/pos.rs"]
+mod pos;
+#[path = "network_faults/remote.rs"]
+mod remote;

@@ -46,7 +46,13 @@ impl Store {
     pub fn open(data_dir: Option<&Path>) -> Result<Self, StoreError> {
         let config = sled::Config::new().cache_capacity(CACHE_BYTES);
         let config = match data_dir {
-            Some(dir) => config.path(dir.join(DB_DIR_NAME)),
+            Some(dir) => {
+                let db_dir = dir.join(DB_DIR_NAME);
+                // A world killed while sled wrote a snapshot must still open (see the function).
+                wallet_core::store::remove_incomplete_snapshots(&db_dir)
+                    .map_err(sled::Error::Io)?;
+                config.path(db_dir)
+            }
             None => config.temporary(true),
         };
         Ok(Self { db: config.open()? })

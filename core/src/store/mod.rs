@@ -8,8 +8,10 @@ mod fsio;
 mod keystore;
 mod meta;
 mod sealed;
+mod sled_repair;
 #[cfg(test)]
 mod tests;
 
 pub use keystore::{KeyStore, KeyStoreError, SoftwareKeyStore};
 pub use sealed::{Store, StoreError, DATA_KEY_ALIAS, SCHEMA_VERSION};
+pub use sled_repair::remove_incomplete_snapshots;

@@ -320,6 +320,7 @@ fn aad(db_key: &[u8]) -> Vec<u8> {
 /// [`StoreError::Corrupt`]; an operating-system failure (permissions, or the directory already
 /// locked by another open store) is [`StoreError::Io`].
 fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
+    super::sled_repair::remove_incomplete_snapshots(path).map_err(|e| io_error(path, e))?;
     sled::Config::new()
         .path(path)
         .cache_capacity(SLED_CACHE_BYTES)
