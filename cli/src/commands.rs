@@ -101,7 +101,7 @@ async fn run_with(
     if let Command::Tap(args) = &cli.command {
         if args.via == Some(crate::tap::Via::Pcsc) {
             // The terminal alone: another process may be serving the phone's data.
-            return crate::tap::tap_reader(world.url(), args, out).await;
+            return crate::tap::tap_reader(world.url(), data_dir, args, out).await;
         }
     }
     if let Command::Merchant(crate::remote::MerchantCommand::Order(args)) = &cli.command {
@@ -110,17 +110,17 @@ async fn run_with(
     let (wallet, se) = open_phone(data_dir, world.url())?;
     match &cli.command {
         Command::Tap(args) => {
-            let mut terminal = crate::tap::terminal(world.url())?;
+            let mut terminal = crate::tap::terminal(world.url(), Some(data_dir))?;
             crate::tap::tap(&wallet, &se, &mut terminal, args, out).await?;
         }
         Command::LoadEcash(args) => {
-            let mut terminal = crate::tap::terminal(world.url())?;
+            let mut terminal = crate::tap::terminal(world.url(), Some(data_dir))?;
             crate::tap::load_ecash(&wallet, &se, &mut terminal, args, out).await?;
         }
         Command::Hce(crate::HceCommand::Serve(args)) => {
             crate::hce_serve::serve(&wallet, args, out).await?;
         }
-        Command::TapLoop(args) => tap_loop(&wallet, &se, world.url(), args).await?,
+        Command::TapLoop(args) => tap_loop(&wallet, &se, world.url(), data_dir, args).await?,
         Command::OpenHceCard(args) => {
             let binding = crate::cards::resolve_binding(&wallet, args.binding.as_deref())?;
             let card = wallet.open_hce_card(&binding).await?;
@@ -219,6 +219,7 @@ async fn tap_loop(
     wallet: &Wallet,
     se: &mock_backend::se_sim::SimulatedSeTransport,
     url: &str,
+    data_dir: &std::path::Path,
     args: &TapLoopArgs,
 ) -> Result<(), Error> {
     let replenish = || async {
@@ -228,7 +229,7 @@ async fn tap_loop(
         Ok::<(), Error>(())
     };
     replenish().await?;
-    let mut terminal = crate::tap::terminal(url)?;
+    let mut terminal = crate::tap::terminal(url, Some(data_dir))?;
     let mut done = 0u64;
     let mut retried = false;
     while args.count == 0 || done < args.count {

@@ -115,7 +115,7 @@ async fn flows(
     );
 
     out.section("near-field payment: the POS terminal taps the phone");
-    let mut terminal = crate::tap::terminal(world.url())?;
+    let mut terminal = crate::tap::terminal(world.url(), Some(data_dir))?;
     for (amount, via) in [("12.34", Via::Se), ("888.00", Via::Se)] {
         let args = TapArgs {
             amount: amount.into(),

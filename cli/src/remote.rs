@@ -182,6 +182,10 @@ pub async fn run(
     Ok(())
 }
 
+/// `pay-remote`: an order answered "already paid" whose receipt reached this phone's history
+/// during this command (its earlier submission, unanswered then — the app died or the answer
+/// was lost — re-sent now while asking for the SMS code) is reported paid; an order paid before
+/// stays an `order_already_paid` error.
 async fn pay(
     wallet: &Wallet,
     world: &World,
@@ -189,6 +193,38 @@ async fn pay(
     out: &mut Output,
 ) -> Result<(), Error> {
     let binding = resolve_binding(wallet, args.binding.as_deref())?;
+    let receipt = |wallet: &Wallet| -> Result<Option<RemotePayment>, Error> {
+        Ok(wallet
+            .payment_history()?
+            .into_iter()
+            .find(|p| p.order_id == args.order && p.binding_id == binding))
+    };
+    let had_receipt = receipt(wallet)?.is_some();
+    let already_paid = error_kind(&RemotePayError::OrderAlreadyPaid);
+    match submit(wallet, world, &binding, args, out).await {
+        Err(e) if e.kind() == already_paid && !had_receipt => match receipt(wallet)? {
+            Some(payment) => {
+                out.ok(
+                    "paid (by this phone's earlier submission, answered now)",
+                    payment_json(&payment),
+                );
+                Ok(())
+            }
+            None => Err(e),
+        },
+        other => other,
+    }
+}
+
+/// Proves the payer and pays (see [`pay`]).
+async fn submit(
+    wallet: &Wallet,
+    world: &World,
+    binding: &str,
+    args: &PayArgs,
+    out: &mut Output,
+) -> Result<(), Error> {
+    let binding = binding.to_owned();
     let order = wallet.fetch_order(&args.order).await?;
     out.info("order", order_json(&order));
     let auth = match args.auth {

@@ -7,16 +7,22 @@
 //! With vsmartcard's virtual reader, one process plays the card (`wallet hce serve` or
 //! `wallet se serve`) and another the terminal (`wallet tap --via pcsc`); both use the same
 //! back end (`--backend URL`: two processes cannot share one embedded mock world).
+//!
+//! The terminal keeps a reversal journal under `<data_dir>/pos` (beside the phone's SEs in
+//! `<data_dir>/se`): an online authorisation is journaled before it is sent, and one left open by
+//! a terminal that died (a load approved but never applied to the card, an answer never
+//! received) is resolved — reversed unless the card holds the load — at the start of the next
+//! `tap` or `load-ecash` with that card (see `mock_backend::pos::online`).
 
 use crate::cards::{parse_yuan, yuan, SeChoice};
 use crate::output::{anyhow_like::Error, Output};
 use mock_backend::pos::{
-    AcquirerLink, CardIoError, ContactlessCard, Decision, TapOutcome, Terminal, TerminalConfig,
-    TransactionType,
+    AcquirerLink, CardIoError, ContactlessCard, Decision, Resolution, ReversalJournal, TapOutcome,
+    Terminal, TerminalConfig, TransactionType,
 };
 use mock_backend::se_sim::{SharedSe, SimulatedSeTransport};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use wallet_core::hce::DeactivationReason;
 use wallet_core::tsm::CardState;
 use wallet_core::Wallet;
@@ -99,10 +105,43 @@ impl ContactlessCard for HceContactless<'_> {
     }
 }
 
-/// A terminal of the mock convenience store connected to the acquirer at `url`.
-pub fn terminal(url: &str) -> Result<Terminal, Error> {
+/// A terminal of the mock convenience store connected to the acquirer at `url`, keeping its
+/// reversal journal (and unsent offline advices) under `data_dir/pos` when given one.
+pub fn terminal(url: &str, data_dir: Option<&Path>) -> Result<Terminal, Error> {
     let link = AcquirerLink::new(url).map_err(|e| Error::usage(e.to_string()))?;
-    Ok(Terminal::new(TerminalConfig::default(), Some(link)))
+    let mut terminal = Terminal::new(TerminalConfig::default(), Some(link));
+    if let Some(data_dir) = data_dir {
+        let dir = data_dir.join("pos");
+        let journal = ReversalJournal::open(&dir).map_err(|e| {
+            Error::usage(format!(
+                "cannot open the terminal's journal in {}: {e}",
+                dir.display()
+            ))
+        })?;
+        terminal.set_journal(journal);
+    }
+    Ok(terminal)
+}
+
+/// Reports what the terminal resolved from its journal before the transaction.
+fn report_resolved(terminal: &Terminal, out: &mut Output) {
+    for resolved in terminal.resolved() {
+        let entry = &resolved.entry;
+        let (fate, status) = match &resolved.resolution {
+            Resolution::Applied => ("the card holds the load: nothing to undo", None),
+            Resolution::Reversed(answer) => ("reversed", Some(format!("{:?}", answer.status))),
+            Resolution::Open(why) => ("still open", Some(why.clone())),
+        };
+        out.info(
+            &format!("terminal resolved an unfinished authorisation: {fate}"),
+            json!({
+                "amount": yuan(entry.amount),
+                "kind": format!("{:?}", entry.kind),
+                "authorization_id": entry.authorization_id,
+                "status": status,
+            }),
+        );
+    }
 }
 
 /// Taps the phone once (or, with `--via pcsc`, the card in a PC/SC reader) and reports the
@@ -169,14 +208,21 @@ pub async fn tap(
         }
         Via::Pcsc => tap_pcsc(terminal, args, amount).await?,
     };
+    report_resolved(terminal, out);
     report(outcome, &via_name, terminal, args, out).await
 }
 
 /// `wallet tap --via pcsc`: a terminal connected to the acquirer at `url` taps the card in a
-/// PC/SC reader (the phone's own data is not opened: another process may be serving it).
-pub async fn tap_reader(url: &str, args: &TapArgs, out: &mut Output) -> Result<(), Error> {
+/// PC/SC reader (the phone's own data is not opened: another process may be serving it; the
+/// terminal's journal under `data_dir/pos` is the terminal's own).
+pub async fn tap_reader(
+    url: &str,
+    data_dir: &Path,
+    args: &TapArgs,
+    out: &mut Output,
+) -> Result<(), Error> {
     let amount = parse_yuan(&args.amount)?;
-    let mut terminal = terminal(url)?;
+    let mut terminal = terminal(url, Some(data_dir))?;
     let (outcome, via_name) = tap_pcsc(&mut terminal, args, amount).await?;
     report(outcome, &via_name, &mut terminal, args, out).await?;
     Ok(())
@@ -314,6 +360,7 @@ pub async fn load_ecash(
     if let Ok(mut card) = shared.lock() {
         card.reset(); // the phone leaves the field
     }
+    report_resolved(terminal, out);
     let tx = outcome
         .result
         .map_err(|e| Error::usage(format!("the load failed: {e}")))?;
@@ -386,7 +433,8 @@ mod tests {
     #[tokio::test]
     async fn without_the_feature_pcsc_is_a_usage_error() {
         let mut out = Output::new(true);
-        let err = tap_reader("http://127.0.0.1:9", &pcsc_args(), &mut out)
+        let dir = tempfile::tempdir().unwrap();
+        let err = tap_reader("http://127.0.0.1:9", dir.path(), &pcsc_args(), &mut out)
             .await
             .unwrap_err();
         assert_eq!(err.kind(), "usage");
@@ -398,7 +446,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_unknown_reader_fails_the_tap_cleanly() {
         let mut out = Output::new(true);
-        let err = tap_reader("http://127.0.0.1:9", &pcsc_args(), &mut out)
+        let dir = tempfile::tempdir().unwrap();
+        let err = tap_reader("http://127.0.0.1:9", dir.path(), &pcsc_args(), &mut out)
             .await
             .unwrap_err();
         assert_eq!(err.kind(), "usage");

@@ -157,3 +157,46 @@ async fn load_above_the_limit_is_refused_before_any_debit() -> TestResult {
     assert_eq!(card.balance(), Some(LIMIT));
     Ok(())
 }
+
+/// An e-cash purchase approved offline is money the merchant is owed: a terminal switched off
+/// before it uploaded the advice uploads it after the restart, once.
+#[tokio::test]
+async fn an_offline_advice_survives_a_terminal_restart() -> TestResult {
+    use mock_backend::clearing::date::Day;
+    use mock_backend::pos::{ReversalJournal, TransactionType};
+    use wallet_core::backend::api::clearing::ClearingChannel;
+
+    let h = start().await?;
+    let dir = tempfile::tempdir()?;
+    let mut card = card(CardCrypto::Tdes, 10_000);
+    {
+        let mut terminal = terminal(&h).with_journal(ReversalJournal::open(dir.path())?);
+        let outcome = terminal
+            .tap(&mut card, 1_200, TransactionType::Purchase)
+            .await;
+        let tx = outcome.transaction().expect("tapped");
+        assert_eq!(tx.decision, Decision::ApprovedOffline);
+        assert_eq!(terminal.pending_advices().len(), 1);
+        // Switched off before the upload.
+    }
+    assert_eq!(card.balance(), Some(8_800));
+    let offline = |h: &Harness| -> TestResult<usize> {
+        let state = h.world.state();
+        let batch = state.clearing().batch(&Day::beijing(state.clock().now()))?;
+        Ok(batch
+            .transactions
+            .iter()
+            .filter(|t| t.channel == ClearingChannel::PosOffline)
+            .count())
+    };
+    assert_eq!(offline(&h)?, 0);
+
+    let mut restarted = terminal(&h).with_journal(ReversalJournal::open(dir.path())?);
+    assert_eq!(restarted.pending_advices().len(), 1, "found in the journal");
+    let answers = restarted.upload_advices().await?;
+    assert!(answers.len() == 1 && answers[0].accepted, "{answers:?}");
+    assert_eq!(offline(&h)?, 1);
+    let restarted = terminal(&h).with_journal(ReversalJournal::open(dir.path())?);
+    assert!(restarted.pending_advices().is_empty(), "uploaded: gone");
+    Ok(())
+}

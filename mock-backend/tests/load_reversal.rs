@@ -11,15 +11,20 @@ mod ecash_card;
 use common::{expect_error, ok_json, start, Harness, TestResult};
 use ecash_card::card;
 use mock_backend::bank::test_cards;
+use mock_backend::clearing::date::Day;
+use mock_backend::fault_proxy::{Fault, FaultProxy, FaultRule};
+use mock_backend::pos::journal::card_identity;
 use mock_backend::pos::{
-    AcquirerLink, Decision, DeclineReason, LoadReversal, ScriptResult, Terminal, TerminalConfig,
-    Transaction,
+    AcquirerLink, Decision, DeclineReason, JournalEntry, JournalKind, LoadReversal, Resolution,
+    ReversalJournal, ScriptResult, TapError, Terminal, TerminalConfig, Transaction,
 };
+use std::time::Duration;
 use wallet_core::backend::api::acquiring::{
     reversal_id_of, ReversalReason, ReversalRequest, ReversalResponse, ReversalStatus,
-    PATH_REVERSALS,
+    PATH_AUTHORIZATIONS, PATH_REVERSALS,
 };
 use wallet_core::backend::api::clearing::{ClearingBatch, ClearingChannel, PATH_CLEARING_BATCHES};
+use wallet_core::backend::{BackendClient, ClientConfig};
 use wallet_core::card::CardCrypto;
 
 const AMOUNT: u64 = 5_000;
@@ -194,6 +199,7 @@ async fn reversals_that_do_not_match_move_nothing() -> TestResult {
         terminal_id: config.terminal_id.clone(),
         merchant_id: config.merchant_id.clone(),
         original_authorization_id: auth.authorization_id.clone(),
+        original_idempotency_key: None,
         amount: AMOUNT,
         currency: 156,
         reason: ReversalReason::NoScriptResult,
@@ -242,5 +248,227 @@ async fn reversals_that_do_not_match_move_nothing() -> TestResult {
     let answer = reverse(&h, &request, "k-good").await?;
     assert_eq!(answer.status, ReversalStatus::Reversed);
     assert_eq!(account_balance(&h), test_cards::DEBIT.balance_fen);
+    Ok(())
+}
+
+/// A terminal behind `proxy` whose link does not retry (every fault reaches the terminal),
+/// with its reversal journal in `journal`, timing out after `timeout_ms`.
+fn faulty_terminal(proxy: &FaultProxy, journal: &std::path::Path, timeout_ms: u64) -> Terminal {
+    let mut config = ClientConfig::new(proxy.url());
+    config.max_retries = 0;
+    config.request_timeout = Duration::from_millis(timeout_ms);
+    let link = AcquirerLink::with_client(BackendClient::new(config).expect("client"));
+    Terminal::new(TerminalConfig::default(), Some(link))
+        .with_journal(ReversalJournal::open(journal).expect("journal"))
+}
+
+/// The clearing entries of the day of Unix time `now`: (count of entries, net amount).
+async fn net_clearing(h: &Harness) -> TestResult<(usize, i64)> {
+    let date = Day::beijing(h.now()).iso();
+    let day = batch(h, &date).await?;
+    let net = day
+        .transactions
+        .iter()
+        .map(|t| match t.channel {
+            ClearingChannel::Reversal => -(t.amount as i64),
+            _ => t.amount as i64,
+        })
+        .sum();
+    Ok((day.transactions.len(), net))
+}
+
+#[tokio::test]
+async fn a_load_whose_answer_is_lost_is_reversed_by_its_idempotency_key() -> TestResult {
+    let h = start().await?;
+    let proxy = FaultProxy::start(h.world.url()).await?;
+    let journal = tempfile::tempdir()?;
+    let mut terminal = faulty_terminal(&proxy, journal.path(), 2_000);
+    let mut card = card(CardCrypto::Tdes, 1_000);
+    proxy.inject(FaultRule::path(PATH_AUTHORIZATIONS, Fault::LoseAnswer));
+
+    let outcome = terminal.load(&mut card, AMOUNT).await;
+    assert!(
+        matches!(outcome.result, Err(TapError::Online(_))),
+        "{:?}",
+        outcome.result
+    );
+    assert_eq!(proxy.lost_answers().len(), 1, "the issuer did approve");
+    assert_eq!(card.balance(), Some(1_000), "nothing loaded");
+    assert_eq!(
+        account_balance(&h),
+        test_cards::DEBIT.balance_fen,
+        "the timeout reversal credited the debit back"
+    );
+    assert_eq!(
+        net_clearing(&h).await?,
+        (2, 0),
+        "the load and its correction"
+    );
+    assert!(terminal.journal().expect("journal").pending()?.is_empty());
+
+    // The customer tries again: one load, one debit.
+    let outcome = terminal.load(&mut card, AMOUNT).await;
+    assert_eq!(
+        outcome.transaction().map(|t| &t.decision),
+        Some(&Decision::ApprovedOnline)
+    );
+    assert_eq!(card.balance(), Some(1_000 + AMOUNT));
+    assert_eq!(
+        account_balance(&h),
+        test_cards::DEBIT.balance_fen - AMOUNT as i64
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_authorisation_arriving_after_its_reversal_is_declined() -> TestResult {
+    let h = start().await?;
+    let proxy = FaultProxy::start(h.world.url()).await?;
+    let journal = tempfile::tempdir()?;
+    // The request is held 600 ms; the terminal gives up after 200 ms and reverses by key
+    // first: the late authorisation must not debit.
+    let mut terminal = faulty_terminal(&proxy, journal.path(), 200);
+    proxy.inject(FaultRule::path(
+        PATH_AUTHORIZATIONS,
+        Fault::Delay(Duration::from_millis(600)),
+    ));
+    let mut card = card(CardCrypto::Sm4, 0);
+    let outcome = terminal.load(&mut card, AMOUNT).await;
+    assert!(matches!(outcome.result, Err(TapError::Online(_))));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(proxy.rules_spent());
+    assert_eq!(
+        account_balance(&h),
+        test_cards::DEBIT.balance_fen,
+        "never debited"
+    );
+    assert_eq!(net_clearing(&h).await?, (0, 0));
+    assert!(terminal.journal().expect("journal").pending()?.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_reversal_that_did_not_get_through_is_sent_at_the_next_start() -> TestResult {
+    let h = start().await?;
+    let proxy = FaultProxy::start(h.world.url()).await?;
+    let journal = tempfile::tempdir()?;
+    let mut card = card(CardCrypto::Tdes, 2_000);
+    card.lose_at_script = true;
+    proxy.inject(FaultRule::path(PATH_REVERSALS, Fault::DropRequest));
+    let tx = {
+        let mut terminal = faulty_terminal(&proxy, journal.path(), 2_000);
+        let outcome = terminal.load(&mut card, AMOUNT).await;
+        outcome.result.expect("the load completed")
+    };
+    assert_eq!(
+        tx.decision,
+        Decision::Declined(DeclineReason::LoadNotApplied)
+    );
+    let reversal = tx.ecash_load.as_ref().and_then(|l| l.reversal.as_ref());
+    assert!(reversal.is_some_and(|r| r.result.is_err()), "{reversal:?}");
+    assert_eq!(
+        account_balance(&h),
+        test_cards::DEBIT.balance_fen - AMOUNT as i64
+    );
+
+    // The terminal restarts; the card comes back: the open load is resolved first (the card
+    // does not hold it: reversed), then the new load goes through.
+    card.return_to_field();
+    let mut terminal = faulty_terminal(&proxy, journal.path(), 2_000);
+    let outcome = terminal.load(&mut card, 700).await;
+    assert_eq!(
+        outcome.transaction().map(|t| &t.decision),
+        Some(&Decision::ApprovedOnline)
+    );
+    let resolved = terminal.resolved();
+    assert_eq!(resolved.len(), 1, "{resolved:?}");
+    assert!(
+        matches!(&resolved[0].resolution, Resolution::Reversed(a) if a.status == ReversalStatus::Reversed),
+        "{resolved:?}"
+    );
+    assert_eq!(card.balance(), Some(2_700));
+    assert_eq!(account_balance(&h), test_cards::DEBIT.balance_fen - 700);
+    assert_eq!(net_clearing(&h).await?, (3, 700));
+    assert!(terminal.journal().expect("journal").pending()?.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn open_loads_are_decided_by_the_cards_balance() -> TestResult {
+    let h = start().await?;
+    let journal_dir = tempfile::tempdir()?;
+    let journal = ReversalJournal::open(journal_dir.path())?;
+    let mut card = card(CardCrypto::Tdes, 3_000);
+    let config = TerminalConfig::default();
+    let entry = |key: &str, balance_before| JournalEntry {
+        idempotency_key: key.into(),
+        authorization_id: None,
+        terminal_id: config.terminal_id.clone(),
+        merchant_id: config.merchant_id.clone(),
+        card: card_identity(test_cards::DEBIT.pan, 1),
+        amount: 1_000,
+        currency: 156,
+        kind: JournalKind::Load { balance_before },
+    };
+    // Left by a terminal that died: one load the card holds (2 000 + 1 000 = its balance), one
+    // whose request never left (the balance before is the card's), one that cannot be decided.
+    journal.write(&entry("a-applied", 2_000))?;
+    journal.write(&entry("b-never-sent", 3_000))?;
+    journal.write(&entry("c-undecidable", 100))?;
+    let mut other = entry("d-other-card", 3_000);
+    other.card = card_identity(test_cards::DEBIT.pan, 2);
+    journal.write(&other)?;
+
+    let mut terminal = terminal(&h).with_journal(journal.clone());
+    let outcome = terminal.load(&mut card, 500).await;
+    assert_eq!(
+        outcome.transaction().map(|t| &t.decision),
+        Some(&Decision::ApprovedOnline)
+    );
+    let fates: Vec<(&str, &Resolution)> = terminal
+        .resolved()
+        .iter()
+        .map(|r| (r.entry.idempotency_key.as_str(), &r.resolution))
+        .collect();
+    assert_eq!(fates.len(), 3, "{fates:?}");
+    assert_eq!(fates[0], ("a-applied", &Resolution::Applied));
+    assert!(
+        matches!(fates[1], ("b-never-sent", Resolution::Reversed(a)) if a.status == ReversalStatus::UnknownAuthorization),
+        "{fates:?}"
+    );
+    assert!(
+        matches!(fates[2], ("c-undecidable", Resolution::Open(_))),
+        "{fates:?}"
+    );
+    let open: Vec<String> = journal
+        .pending()?
+        .into_iter()
+        .map(|e| e.idempotency_key)
+        .collect();
+    assert_eq!(open, ["c-undecidable", "d-other-card"]);
+    assert_eq!(account_balance(&h), test_cards::DEBIT.balance_fen - 500);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_terminal_that_cannot_journal_does_not_go_online() -> TestResult {
+    let h = start().await?;
+    let dir = tempfile::tempdir()?;
+    let journal = ReversalJournal::open(dir.path().join("pos"))?;
+    std::fs::remove_dir_all(dir.path().join("pos"))?;
+    let mut terminal = terminal(&h).with_journal(journal);
+    let mut card = card(CardCrypto::Tdes, 1_000);
+    let outcome = terminal.load(&mut card, AMOUNT).await;
+    assert!(
+        matches!(outcome.result, Err(TapError::Journal(_))),
+        "{:?}",
+        outcome.result
+    );
+    assert_eq!(
+        account_balance(&h),
+        test_cards::DEBIT.balance_fen,
+        "not debited"
+    );
+    assert_eq!(card.balance(), Some(1_000));
     Ok(())
 }

@@ -108,12 +108,19 @@ impl RemotePayer {
     /// Asks the RPS to send a one-time code for paying `order_id` to the phone on file of
     /// `binding_id`. The request is signed by the binding's device key
     /// ([`sms_challenge_signing_message`]), so only this phone can have codes sent.
+    ///
+    /// A submission for this binding and order still awaiting its answer (lost, or the app
+    /// died before it came) is re-sent first, since the RPS sends no code for an order it
+    /// already paid: accepted, its receipt goes to the history and the answer is
+    /// [`RemotePayError::OrderAlreadyPaid`] (paid — by that submission); refused definitively,
+    /// it is dropped and a code is asked for; still unanswered, that error is returned.
     pub async fn request_payment_sms(
         &self,
         binding_id: &str,
         order_id: &str,
     ) -> Result<SmsChallenge, RemotePayError> {
         validate::order_id(order_id)?;
+        self.finish_pending(binding_id, order_id).await?;
         let proof = self.device_proof(binding_id, |timestamp, nonce| {
             sms_challenge_signing_message(binding_id, order_id, timestamp, nonce)
         })?;
@@ -191,6 +198,21 @@ impl RemotePayer {
             .store
             .get::<PendingPayment>(NS_PENDING, &pending_key(binding_id, order_id))?
             .is_some())
+    }
+
+    /// Re-sends the unanswered submission for this binding and order, if any (see
+    /// [`RemotePayer::request_payment_sms`]).
+    async fn finish_pending(&self, binding_id: &str, order_id: &str) -> Result<(), RemotePayError> {
+        let key = pending_key(binding_id, order_id);
+        let Some(pending) = self.store.get::<PendingPayment>(NS_PENDING, &key)? else {
+            return Ok(());
+        };
+        tracing::info!(binding_id, order_id, "re-sending an unanswered payment");
+        match self.submit(&key, &pending).await {
+            Ok(_) => Err(RemotePayError::OrderAlreadyPaid),
+            Err(e) if e.is_definitive_rejection() => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Builds and signs a new submission.

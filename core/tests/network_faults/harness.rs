@@ -6,7 +6,9 @@
 use crate::support;
 use mock_backend::fault_proxy::{Exchange, Fault, FaultProxy, FaultRule};
 use mock_backend::{MockWorld, MockWorldConfig};
-use std::time::Duration;
+use std::future::Future;
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
 use wallet_core::Wallet;
 
 /// The wallet's per-request timeout in these suites (short: the delay fault outlasts it).
@@ -141,4 +143,34 @@ impl Tally {
             self.recovered
         );
     }
+}
+
+/// Runs a flow's whole suite: `run_case(None, vec![])` runs it cleanly and answers the calls it
+/// made; then every (call, fault) case runs, `parallel` at a time, each on its own fresh world.
+/// `run_case` answers whether the faulted run succeeded at the first try, and the calls seen.
+/// A panicking case fails the suite with its own message.
+pub async fn run_suite<F, Fut>(flow: &str, parallel: usize, run_case: F)
+where
+    F: Fn(Option<Case>, Vec<String>) -> Fut,
+    Fut: Future<Output = (bool, Vec<String>)> + Send + 'static,
+{
+    let started = Instant::now();
+    let (_, calls) = run_case(None, Vec::new()).await;
+    assert!(!calls.is_empty(), "{flow} made no call");
+    let mut tally = Tally::default();
+    let mut pending = cases(calls.len()).into_iter();
+    let mut running = JoinSet::new();
+    loop {
+        while running.len() < parallel {
+            let Some(case) = pending.next() else { break };
+            running.spawn(run_case(Some(case), calls.clone()));
+        }
+        let Some(done) = running.join_next().await else {
+            break;
+        };
+        let (first_ok, _) = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        tally.record(first_ok);
+    }
+    tally.print(&format!("{flow} ({})", calls.join(", ")), calls.len());
+    eprintln!("{flow}: {:.1} s", started.elapsed().as_secs_f64());
 }

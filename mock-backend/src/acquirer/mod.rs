@@ -7,9 +7,11 @@
 //! [`IccTransaction::validate`]) → `400 BAD_REQUEST`; the merchant is one of
 //! [`merchants::ALL`] → else answer `03`. Declines are answers (`200`, `approved: false`); the
 //! idempotency key makes a retried request answer the first answer. Reversals of approved
-//! authorisations: [`reversal`].
+//! authorisations: [`reversal`]; an authorisation sent with an idempotency key is remembered
+//! under it ([`references`]) so that a terminal that never got the answer can reverse it.
 
 pub mod merchants;
+pub mod references;
 pub mod reversal;
 mod routes;
 
@@ -109,6 +111,18 @@ pub fn authorize(
     request: &AuthorizationRequest,
     now: u64,
 ) -> Result<AuthorizationResponse, ApiError> {
+    authorize_keyed(world, request, None, now)
+}
+
+/// [`authorize`] for a request sent with `idempotency_key`: the key is claimed for the new
+/// authorisation ([`references`]) — or, if a reversal closed it first, the request is declined
+/// `12` without reaching the issuer.
+pub fn authorize_keyed(
+    world: &AppState,
+    request: &AuthorizationRequest,
+    idempotency_key: Option<&str>,
+    now: u64,
+) -> Result<AuthorizationResponse, ApiError> {
     let txn = &request.transaction;
     validate(
         &request.terminal_id,
@@ -117,17 +131,28 @@ pub fn authorize(
         txn,
     )?;
     let authorization_id = new_id("auth")?;
+    let declined = |response_code, message: &str| AuthorizationResponse {
+        approved: false,
+        response_code,
+        message: message.to_owned(),
+        authorization_id: authorization_id.clone(),
+        approval_code: None,
+        arpc: None,
+        clearing_date: None,
+        issuer_script: None,
+    };
     if merchants::find(&request.merchant_id).is_none() {
-        return Ok(AuthorizationResponse {
-            approved: false,
-            response_code: ResponseCode::InvalidMerchant,
-            message: "unknown merchant".into(),
-            authorization_id,
-            approval_code: None,
-            arpc: None,
-            clearing_date: None,
-            issuer_script: None,
-        });
+        return Ok(declined(ResponseCode::InvalidMerchant, "unknown merchant"));
+    }
+    let _order = idempotency_key.map(|_| references::serialise());
+    if let Some(key) = idempotency_key {
+        let refs = references::References::open(world.store())?;
+        if !refs.claim(&request.terminal_id, key, &authorization_id)? {
+            return Ok(declined(
+                ResponseCode::InvalidTransaction,
+                "the terminal reversed this request before it arrived",
+            ));
+        }
     }
     let decision = world.issuer().authorize_with_load(
         world,

@@ -10,7 +10,14 @@
 //! ([`crate::clearing::Clearing::record_reversal`]). A reversal the issuer had already done
 //! answers [`ReversalStatus::AlreadyReversed`] and moves nothing (the clearing entry is
 //! recorded again if it was missing: recording is idempotent).
+//!
+//! A reversal naming the original by its idempotency key only (empty authorisation id, see
+//! [`wallet_core::backend::api::acquiring::ReversalRequest::original_idempotency_key`]) first
+//! resolves the key ([`super::references`]): an authorisation made with it is reversed as above;
+//! a key no authorisation came with is closed and answered
+//! [`ReversalStatus::UnknownAuthorization`] (nothing was debited, and nothing will be).
 
+use super::references::{self, Reference, References};
 use super::validate_acceptor;
 use crate::clearing::ClearingChannel;
 use crate::error::ApiError;
@@ -30,8 +37,20 @@ pub fn reverse(
     now: u64,
 ) -> Result<ReversalResponse, ApiError> {
     validate_acceptor(&request.terminal_id, &request.merchant_id)?;
-    let original = &request.original_authorization_id;
-    if original.is_empty() || original.len() > MAX_ID_LEN {
+    let by_key = request
+        .original_idempotency_key
+        .as_deref()
+        .filter(|_| request.original_authorization_id.is_empty());
+    if let Some(key) = by_key {
+        if key.is_empty() || key.len() > crate::idempotency::MAX_KEY_LEN {
+            return Err(ApiError::BadRequest(format!(
+                "original_idempotency_key must be 1 to {} bytes",
+                crate::idempotency::MAX_KEY_LEN
+            )));
+        }
+    } else if request.original_authorization_id.is_empty()
+        || request.original_authorization_id.len() > MAX_ID_LEN
+    {
         return Err(ApiError::BadRequest(format!(
             "original_authorization_id must be 1 to {MAX_ID_LEN} bytes"
         )));
@@ -39,6 +58,15 @@ pub fn reverse(
     if request.amount == 0 {
         return Err(ApiError::BadRequest("amount must be above zero".into()));
     }
+    let _order = by_key.map(|_| references::serialise());
+    let original = match by_key {
+        None => request.original_authorization_id.clone(),
+        Some(key) => match References::open(world.store())?.close(&request.terminal_id, key)? {
+            Reference::Authorized { authorization_id } => authorization_id,
+            Reference::Closed => String::new(),
+        },
+    };
+    let original = &original;
     let answer = |status, message: &str| ReversalResponse {
         status,
         message: message.to_owned(),
@@ -47,6 +75,13 @@ pub fn reverse(
         amount_credited: 0,
         clearing_date: None,
     };
+    if original.is_empty() {
+        return Ok(answer(
+            ReversalStatus::UnknownAuthorization,
+            "no authorisation arrived with this idempotency key: nothing was debited, and a \
+             later one with it will be declined",
+        ));
+    }
     let entry = world
         .clearing()
         .entry(original)?

@@ -5,6 +5,7 @@ use crate::extract::ApiJson;
 use crate::idempotency;
 use crate::state::AppState;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::middleware::from_fn_with_state;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -12,6 +13,7 @@ use wallet_core::backend::api::acquiring::{
     AuthorizationRequest, AuthorizationResponse, OfflineAdviceRequest, OfflineAdviceResponse,
     ReversalRequest, ReversalResponse, PATH_AUTHORIZATIONS, PATH_OFFLINE_ADVICES, PATH_REVERSALS,
 };
+use wallet_core::backend::api::IDEMPOTENCY_KEY_HEADER;
 
 /// The acquirer's routes, with idempotency keys enforced.
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -28,10 +30,20 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 /// `POST /acquirer/v1/authorizations`
 async fn authorize(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(request): ApiJson<AuthorizationRequest>,
 ) -> Result<Json<AuthorizationResponse>, ApiError> {
     let now = state.clock().now();
-    super::authorize(&state, &request, now).map(Json)
+    let key = idempotency_key(&headers);
+    super::authorize_keyed(&state, &request, key, now).map(Json)
+}
+
+/// The request's `Idempotency-Key`, if any (the middleware checked its shape).
+fn idempotency_key(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(IDEMPOTENCY_KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty())
 }
 
 /// `POST /acquirer/v1/offline-advices`

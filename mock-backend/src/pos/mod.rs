@@ -28,7 +28,9 @@
 //! A script the card does not apply (`6988` wrong MAC, card gone, no answer, …) turns the
 //! outcome into [`DeclineReason::LoadNotApplied`] and the terminal reverses the authorisation
 //! (`POST /acquirer/v1/reversals`, [`online::load_reversal_reason`]): the account is credited
-//! back, the outcome's [`EcashLoad::reversal`] holds the answer.
+//! back, the outcome's [`EcashLoad::reversal`] holds the answer. An authorisation whose answer
+//! never arrives is reversed by its idempotency key; with a [`ReversalJournal`]
+//! ([`Terminal::with_journal`]) this survives the terminal's death: see [`online`].
 //!
 //! TTQ sent: byte 1 `20` qPBOC, `04` online PIN, `02` signature, plus `08` (offline-only reader)
 //! when the terminal has no acquirer link; byte 2 `80` online cryptogram required above the floor
@@ -39,8 +41,11 @@
 //! Nothing the card answers can make the kernel panic: every malformed answer is a
 //! [`TapError`]. The trace ([`trace`]) masks the PAN and tracks unless told otherwise.
 
+mod advice;
 pub mod card;
 pub mod fdda;
+mod issuer_data;
+pub mod journal;
 pub mod kernel;
 pub mod online;
 pub mod outcome;
@@ -51,8 +56,10 @@ pub mod trace;
 #[cfg(test)]
 mod proptests;
 
+pub use advice::{PendingAdvice, UploadError};
 pub use card::{CardIoError, ContactlessCard};
-pub use online::AcquirerLink;
+pub use journal::{JournalEntry, JournalKind, ReversalJournal};
+pub use online::{AcquirerLink, Resolution, Resolved};
 pub use outcome::{
     CryptogramType, Cvm, Decision, DeclineReason, EcashLoad, IssuerAuthentication, LoadReversal,
     ScriptResult, TapError, TapOutcome, Transaction, TransactionType,
@@ -63,11 +70,11 @@ use crate::acquirer::merchants;
 use crate::bank::validate::mask_pan;
 use crate::clearing::date::Day;
 use card::Session;
+use issuer_data::{apply_script, issuer_authentication};
 use kernel::{CardRead, TerminalData};
-use wallet_core::apdu::CommandApdu;
 use wallet_core::backend::api::acquiring::{
-    numeric_code_n3, AuthorizationRequest, EcashLoadRequest, IccTransaction, OfflineAdviceRequest,
-    OfflineAdviceResponse, CID_AAC, CID_ARQC, CID_TC,
+    numeric_code_n3, AuthorizationRequest, EcashLoadRequest, IccTransaction, ReversalReason,
+    CID_AAC, CID_ARQC, CID_TC,
 };
 use wallet_core::backend::client::IdempotencyKey;
 use wallet_core::card::aids;
@@ -136,32 +143,14 @@ impl Default for TerminalConfig {
     }
 }
 
-/// An offline approval waiting to be uploaded.
-#[derive(Debug, Clone)]
-pub struct PendingAdvice {
-    /// The idempotency key it is (and will be re-) sent with.
-    pub key: IdempotencyKey,
-    /// The advice.
-    pub request: OfflineAdviceRequest,
-}
-
-/// Uploading offline advices stopped.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UploadError {
-    /// The terminal has no acquirer link.
-    #[error("the terminal has no acquirer link")]
-    NoAcquirer,
-    /// An upload failed; the advices from this one on stay queued.
-    #[error("uploading an advice failed: {0}")]
-    Online(wallet_core::backend::BackendError),
-}
-
 /// A POS terminal.
 #[derive(Debug)]
 pub struct Terminal {
     config: TerminalConfig,
     acquirer: Option<AcquirerLink>,
     pending: Vec<PendingAdvice>,
+    journal: Option<ReversalJournal>,
+    resolved: Vec<Resolved>,
 }
 
 impl Terminal {
@@ -171,7 +160,43 @@ impl Terminal {
             config,
             acquirer,
             pending: Vec::new(),
+            journal: None,
+            resolved: Vec::new(),
         }
+    }
+
+    /// The same terminal keeping a durable reversal journal (see [`online`]): its open entries
+    /// are resolved at the start of every tap.
+    pub fn with_journal(mut self, journal: ReversalJournal) -> Terminal {
+        self.set_journal(journal);
+        self
+    }
+
+    /// Gives the terminal its reversal journal (see [`Terminal::with_journal`]).
+    /// The offline advices a previous run left in the journal are queued again (uploaded by
+    /// the next [`Terminal::upload_advices`]).
+    pub fn set_journal(&mut self, journal: ReversalJournal) {
+        match journal.pending_advices() {
+            Ok(advices) => {
+                for advice in advices {
+                    if !self.pending.iter().any(|a| a.key == advice.key) {
+                        self.pending.push(advice);
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(%err, "the journal's offline advices cannot be read"),
+        }
+        self.journal = Some(journal);
+    }
+
+    /// The reversal journal, if any.
+    pub fn journal(&self) -> Option<&ReversalJournal> {
+        self.journal.as_ref()
+    }
+
+    /// The journal entries resolved (or tried) by the last tap before it went on, in order.
+    pub fn resolved(&self) -> &[Resolved] {
+        &self.resolved
     }
 
     /// The configuration.
@@ -300,6 +325,11 @@ impl Terminal {
             });
         }
         let terminal = self.terminal_data(amount, transaction_type, now)?;
+        self.resolved.clear();
+        if let (Some(link), Some(journal)) = (&self.acquirer, &self.journal) {
+            let done = online::resolve_purchases(link, journal).await?;
+            self.resolved.extend(done);
+        }
         let read = {
             let mut session = Session {
                 card: &mut *card,
@@ -308,6 +338,10 @@ impl Terminal {
             kernel::read_card(&mut session, &self.config, &terminal, amount)?
         };
         *known_pan = Some(read.pan.clone());
+        if let (Some(link), Some(journal)) = (&self.acquirer, &self.journal) {
+            let done = online::resolve_loads(link, journal, card, trace, &read).await?;
+            self.resolved.extend(done);
+        }
         let mut transaction = Transaction {
             decision: Decision::Declined(DeclineReason::CardDeclined),
             aid: read.aid.clone(),
@@ -403,21 +437,6 @@ impl Terminal {
         }
     }
 
-    fn queue_advice(&mut self, transaction: &Transaction) -> Result<(), TapError> {
-        let key = IdempotencyKey::generate().map_err(|_| TapError::Random)?;
-        self.pending.push(PendingAdvice {
-            key,
-            request: OfflineAdviceRequest {
-                terminal_id: self.config.terminal_id.clone(),
-                merchant_id: self.config.merchant_id.clone(),
-                terminal_type: hex::encode_upper([self.config.terminal_type]),
-                fdda_verified: transaction.fdda_verified,
-                transaction: transaction.card_data.clone(),
-            },
-        });
-        Ok(())
-    }
-
     /// Online authorisation, then issuer authentication if configured.
     async fn go_online<C: ContactlessCard + ?Sized>(
         &self,
@@ -437,10 +456,25 @@ impl Terminal {
             }),
         };
         let key = IdempotencyKey::generate().map_err(|_| TapError::Random)?;
-        let response = link
-            .authorize(&request, &key)
-            .await
-            .map_err(TapError::Online)?;
+        let journal = self.journal.as_ref();
+        let mut entry = online::journal_entry(
+            &self.config,
+            &transaction.card_data,
+            transaction.ecash_load.as_ref(),
+            &key,
+        );
+        online::journal_before(journal, &entry)?;
+        let response = match link.authorize(&request, &key).await {
+            Ok(response) => response,
+            Err(err) => {
+                // Approved or not, nobody will know: undo whatever the issuer may have done.
+                online::reverse_and_settle(link, journal, &entry, ReversalReason::Timeout).await;
+                return Err(TapError::Online(err));
+            }
+        };
+        entry.authorization_id = Some(response.authorization_id.clone());
+        let final_now = !(response.approved && transaction.ecash_load.is_some());
+        online::journal_after(journal, &entry, final_now);
         transaction.decision = if response.approved {
             Decision::ApprovedOnline
         } else {
@@ -463,35 +497,24 @@ impl Terminal {
                 ecash.script = apply_script(card, trace, response.issuer_script.as_deref());
                 let mut session = Session { card, trace };
                 ecash.balance_after = kernel::get_amount(&mut session, 0x9F79).ok();
-                if let Some(reason) = online::load_reversal_reason(ecash, transaction.amount) {
-                    transaction.decision = Decision::Declined(DeclineReason::LoadNotApplied);
-                    let key = IdempotencyKey::generate().map_err(|_| TapError::Random)?;
-                    let card_data = &transaction.card_data;
-                    ecash.reversal = Some(
-                        link.reverse_load(&self.config, card_data, &response, reason, key)
-                            .await,
-                    );
+                match online::load_reversal_reason(ecash, transaction.amount) {
+                    None => online::journal_after(journal, &entry, true),
+                    Some(reason) => {
+                        transaction.decision = Decision::Declined(DeclineReason::LoadNotApplied);
+                        let key = IdempotencyKey::generate().map_err(|_| TapError::Random)?;
+                        let card_data = &transaction.card_data;
+                        let reversal = link
+                            .reverse_load(&self.config, card_data, &response, reason, key)
+                            .await;
+                        // Answered (reversed, or nothing to reverse): final. Else kept.
+                        online::journal_after(journal, &entry, reversal.result.is_ok());
+                        ecash.reversal = Some(reversal);
+                    }
                 }
             }
         }
         transaction.authorization = Some(response);
         Ok(transaction)
-    }
-
-    /// Uploads the queued offline advices in order; stops at the first network failure (that
-    /// advice and the later ones stay queued, to be sent again with the same keys).
-    pub async fn upload_advices(&mut self) -> Result<Vec<OfflineAdviceResponse>, UploadError> {
-        let link = self.acquirer.as_ref().ok_or(UploadError::NoAcquirer)?;
-        let mut answers = Vec::new();
-        while let Some(advice) = self.pending.first() {
-            let answer = link
-                .advise(&advice.request, &advice.key)
-                .await
-                .map_err(UploadError::Online)?;
-            answers.push(answer);
-            self.pending.remove(0);
-        }
-        Ok(answers)
     }
 }
 
@@ -502,55 +525,6 @@ fn cvm_of(ctq: Option<&[u8]>) -> Cvm {
         Some(&[b1, ..]) if b1 & 0x80 != 0 => Cvm::OnlinePin,
         Some(&[b1, ..]) if b1 & 0x40 != 0 => Cvm::Signature,
         _ => Cvm::NoCvm,
-    }
-}
-
-/// Sends the issuer script `script` (hex) if it is a PUT DATA `9F79` (class `04` / `84`).
-fn apply_script<C: ContactlessCard + ?Sized>(
-    card: &mut C,
-    trace: &mut Trace,
-    script: Option<&str>,
-) -> ScriptResult {
-    let cmd = script
-        .and_then(|h| hex::decode(h).ok())
-        .and_then(|bytes| CommandApdu::parse(&bytes).ok())
-        .filter(|c| {
-            matches!(
-                (c.cla(), c.ins(), c.p1(), c.p2()),
-                (0x04 | 0x84, 0xDA, 0x9F, 0x79)
-            )
-        });
-    let Some(cmd) = cmd else {
-        return ScriptResult::NotSent;
-    };
-    let mut session = Session { card, trace };
-    match session.exchange("PUT DATA", &cmd) {
-        Ok(r) if r.is_success() => ScriptResult::Applied,
-        Ok(r) => ScriptResult::Rejected(r.sw),
-        Err(TapError::CardIo { source, .. }) => ScriptResult::CardUnavailable(source),
-        Err(err) => ScriptResult::CardUnavailable(CardIoError::Transport(err.to_string())),
-    }
-}
-
-/// EXTERNAL AUTHENTICATE `00 82 00 00 0A ARPC ‖ ARC`.
-fn issuer_authentication<C: ContactlessCard + ?Sized>(
-    card: &mut C,
-    trace: &mut Trace,
-    arpc: &[u8],
-    arc: [u8; 2],
-) -> IssuerAuthentication {
-    let Ok(cmd) = CommandApdu::new(0x00, 0x82, 0x00, 0x00).with_data([arpc, &arc[..]].concat())
-    else {
-        return IssuerAuthentication::CardUnavailable(CardIoError::Transport(
-            "ARPC does not fit a command".into(),
-        ));
-    };
-    let mut session = Session { card, trace };
-    match session.exchange("EXTERNAL AUTHENTICATE", &cmd) {
-        Ok(r) if r.is_success() => IssuerAuthentication::Passed,
-        Ok(r) => IssuerAuthentication::Failed(r.sw),
-        Err(TapError::CardIo { source, .. }) => IssuerAuthentication::CardUnavailable(source),
-        Err(err) => IssuerAuthentication::CardUnavailable(CardIoError::Transport(err.to_string())),
     }
 }
 

@@ -8,9 +8,29 @@
 //! reason is the script's fate: refused ([`ReversalReason::ScriptRejected`]), none sent
 //! ([`ReversalReason::ScriptMissing`]), card gone ([`ReversalReason::CardRemoved`]) or no answer
 //! ([`ReversalReason::NoScriptResult`]).
+//!
+//! With a [`ReversalJournal`] ([`super::Terminal::with_journal`]) every online authorisation is
+//! journaled before its request leaves and crossed out when its outcome is final; the journal's
+//! open entries are resolved like this:
+//! - **no answer** to the authorisation (network failure, timeout): reversed at once, by the
+//!   request's idempotency key ([`ReversalReason::Timeout`]; the acquirer answers
+//!   `unknown_authorization` when the request never arrived — nothing was debited — and
+//!   declines it should it arrive later). Without a journal the terminal does the same, but
+//!   cannot try again after a restart.
+//! - **at the next start** ([`super::Terminal::tap`] resolves first): a purchase still open is
+//!   reversed (the customer never saw it approved); a load still open waits for its card — when
+//!   that card is next read, its balance `9F79` decides: the balance before plus the amount →
+//!   the card has the load, nothing to undo; the balance before → reversed (by authorisation id
+//!   if known, else by idempotency key); any other balance → left open (and reported).
+//! - an entry is crossed out once the acquirer answered the reversal (reversed now or before,
+//!   nothing debited, or a mismatch no retry can change); a reversal that did not get through
+//!   stays in the journal for the next start.
 
-use super::card::CardIoError;
-use super::outcome::{EcashLoad, LoadReversal, ScriptResult};
+use super::card::{CardIoError, ContactlessCard, Session};
+use super::journal::{card_identity, JournalEntry, JournalKind, ReversalJournal};
+use super::kernel::{self, CardRead};
+use super::outcome::{EcashLoad, LoadReversal, ScriptResult, TapError};
+use super::trace::Trace;
 use super::TerminalConfig;
 use std::time::Duration;
 use wallet_core::backend::api::acquiring::{
@@ -84,6 +104,7 @@ impl AcquirerLink {
             terminal_id: config.terminal_id.clone(),
             merchant_id: config.merchant_id.clone(),
             original_authorization_id: authorization.authorization_id.clone(),
+            original_idempotency_key: None,
             amount: card_data.amount_authorised,
             currency: card_data.currency,
             reason,
@@ -99,6 +120,184 @@ impl AcquirerLink {
             result,
         }
     }
+
+    /// Reverses the authorisation of a journal `entry` for `reason`: by its authorisation id if
+    /// the answer arrived, else by the idempotency key it was sent with.
+    pub async fn reverse_entry(
+        &self,
+        entry: &JournalEntry,
+        reason: ReversalReason,
+    ) -> Result<ReversalResponse, BackendError> {
+        let request = ReversalRequest {
+            terminal_id: entry.terminal_id.clone(),
+            merchant_id: entry.merchant_id.clone(),
+            original_authorization_id: entry.authorization_id.clone().unwrap_or_default(),
+            original_idempotency_key: Some(entry.idempotency_key.clone()),
+            amount: entry.amount,
+            currency: entry.currency,
+            reason,
+        };
+        let key = IdempotencyKey::generate()
+            .map_err(|e| BackendError::Protocol(format!("no idempotency key: {e}")))?;
+        self.reverse(&request, &key).await
+    }
+}
+
+/// What became of an open journal entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// The card holds the load: nothing to undo.
+    Applied,
+    /// The acquirer answered the reversal: reversed (now or before), nothing was debited, or a
+    /// mismatch no retry can change.
+    Reversed(ReversalResponse),
+    /// Still open (kept in the journal): why.
+    Open(String),
+}
+
+/// An open journal entry and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The entry.
+    pub entry: JournalEntry,
+    /// Its fate.
+    pub resolution: Resolution,
+}
+
+/// The journal entry of an online authorisation about to be sent with `key`.
+pub(super) fn journal_entry(
+    config: &TerminalConfig,
+    card_data: &IccTransaction,
+    load: Option<&EcashLoad>,
+    key: &IdempotencyKey,
+) -> JournalEntry {
+    JournalEntry {
+        idempotency_key: key.as_str().to_owned(),
+        authorization_id: None,
+        terminal_id: config.terminal_id.clone(),
+        merchant_id: config.merchant_id.clone(),
+        card: card_identity(&card_data.pan, card_data.pan_sequence),
+        amount: card_data.amount_authorised,
+        currency: card_data.currency,
+        kind: match load {
+            Some(load) => JournalKind::Load {
+                balance_before: load.balance_before,
+            },
+            None => JournalKind::Purchase,
+        },
+    }
+}
+
+/// Writes `entry` before its request leaves: a terminal that cannot journal does not go online.
+pub(super) fn journal_before(
+    journal: Option<&ReversalJournal>,
+    entry: &JournalEntry,
+) -> Result<(), TapError> {
+    match journal {
+        Some(journal) => journal
+            .write(entry)
+            .map_err(|e| TapError::Journal(e.to_string())),
+        None => Ok(()),
+    }
+}
+
+/// Updates or crosses out `entry` after the request left (a failure is logged: the entry
+/// stays and is resolved at the next start).
+pub(super) fn journal_after(journal: Option<&ReversalJournal>, entry: &JournalEntry, done: bool) {
+    let Some(journal) = journal else { return };
+    let result = if done {
+        journal.clear(&entry.idempotency_key)
+    } else {
+        journal.write(entry)
+    };
+    if let Err(err) = result {
+        tracing::warn!(%err, "the reversal journal could not be updated");
+    }
+}
+
+/// Reverses `entry` for `reason`; crosses it out once the acquirer answered.
+pub(super) async fn reverse_and_settle(
+    link: &AcquirerLink,
+    journal: Option<&ReversalJournal>,
+    entry: &JournalEntry,
+    reason: ReversalReason,
+) -> Resolution {
+    match link.reverse_entry(entry, reason).await {
+        Ok(answer) => {
+            tracing::info!(status = ?answer.status, ?reason, "journaled authorisation reversed");
+            journal_after(journal, entry, true);
+            Resolution::Reversed(answer)
+        }
+        Err(err) => {
+            tracing::warn!(%err, ?reason, "reversal did not get through: kept in the journal");
+            Resolution::Open(format!("the reversal did not get through: {err}"))
+        }
+    }
+}
+
+/// Resolves the open purchases of `journal` (no card needed: they are reversed).
+pub(super) async fn resolve_purchases(
+    link: &AcquirerLink,
+    journal: &ReversalJournal,
+) -> Result<Vec<Resolved>, TapError> {
+    let open = journal
+        .pending()
+        .map_err(|e| TapError::Journal(e.to_string()))?;
+    let mut resolved = Vec::new();
+    for entry in open.into_iter().filter(|e| e.kind == JournalKind::Purchase) {
+        let resolution =
+            reverse_and_settle(link, Some(journal), &entry, ReversalReason::Timeout).await;
+        resolved.push(Resolved { entry, resolution });
+    }
+    Ok(resolved)
+}
+
+/// Resolves the open loads of `journal` onto the card just `read` (its balance decides, see
+/// the [module](self)).
+pub(super) async fn resolve_loads<C: ContactlessCard + ?Sized>(
+    link: &AcquirerLink,
+    journal: &ReversalJournal,
+    card: &mut C,
+    trace: &mut Trace,
+    read: &CardRead,
+) -> Result<Vec<Resolved>, TapError> {
+    let identity = card_identity(&read.pan, read.psn);
+    let open: Vec<JournalEntry> = journal
+        .pending()
+        .map_err(|e| TapError::Journal(e.to_string()))?
+        .into_iter()
+        .filter(|e| e.card == identity && matches!(e.kind, JournalKind::Load { .. }))
+        .collect();
+    if open.is_empty() {
+        return Ok(Vec::new());
+    }
+    let balance = match read.ecash {
+        Some((balance, _)) => balance,
+        None => kernel::get_amount(&mut Session { card, trace }, 0x9F79)?,
+    };
+    let mut resolved = Vec::new();
+    for entry in open {
+        let JournalKind::Load { balance_before } = entry.kind else {
+            continue;
+        };
+        let resolution = if Some(balance) == balance_before.checked_add(entry.amount) {
+            journal_after(Some(journal), &entry, true);
+            Resolution::Applied
+        } else if balance == balance_before {
+            reverse_and_settle(link, Some(journal), &entry, ReversalReason::NoScriptResult).await
+        } else {
+            tracing::warn!(
+                balance,
+                balance_before,
+                "a journaled load cannot be decided"
+            );
+            Resolution::Open(format!(
+                "the card holds {balance}, neither {balance_before} nor that plus the load"
+            ))
+        };
+        resolved.push(Resolved { entry, resolution });
+    }
+    Ok(resolved)
 }
 
 /// Why an approved load of `amount` fen must be reversed, or `None` when the card applied the

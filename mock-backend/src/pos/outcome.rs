@@ -248,6 +248,10 @@ pub enum TapError {
     /// The online authorisation did not complete (network, timeout, rejected request).
     #[error("online authorisation failed: {0}")]
     Online(BackendError),
+    /// The terminal's reversal journal could not be read or written (the terminal does not go
+    /// online without journaling first).
+    #[error("reversal journal: {0}")]
+    Journal(String),
     /// The terminal's configuration cannot be encoded (e.g. a currency code above 999).
     #[error("terminal configuration: {0}")]
     Configuration(&'static str),

@@ -9,6 +9,18 @@
 //! ([`super::super::clearing::ClearingChannel::Reversal`]) whose id is [`reversal_id_of`] the
 //! original. Reversing again answers [`ReversalStatus::AlreadyReversed`] and moves no money;
 //! an authorisation the acquirer never approved answers [`ReversalStatus::UnknownAuthorization`].
+//!
+//! **Reversal of an unanswered authorisation.** A terminal that never received the answer to an
+//! authorisation (timeout, connection lost, the terminal restarted) does not know its
+//! authorisation id. It names the original by the `Idempotency-Key` it sent the authorisation
+//! with instead: [`ReversalRequest::original_idempotency_key`], with
+//! [`ReversalRequest::original_authorization_id`] empty (or absent on the wire). The acquirer
+//! keeps, per terminal, which authorisation each key produced. If the key is unknown — the
+//! authorisation never arrived, so nothing was debited — the answer is
+//! [`ReversalStatus::UnknownAuthorization`] and the key is *closed*: an authorisation arriving
+//! later with that key (a request delayed in the network) is declined (`12`) without reaching the
+//! issuer. Both fields are optional on the wire: a request with only an authorisation id is the
+//! original contract, unchanged.
 
 use serde::{Deserialize, Serialize};
 
@@ -35,8 +47,12 @@ pub enum ReversalReason {
     ScriptMissing,
     /// The card left the field before it answered.
     CardRemoved,
-    /// The terminal never received the card's answer to the script (transport failure).
+    /// The terminal never received the card's answer to the script (transport failure), or,
+    /// resolving its journal after a restart, found the card without the load.
     NoScriptResult,
+    /// The terminal never received the authorisation's answer (timeout, connection lost,
+    /// terminal restarted): it does not know whether the issuer approved.
+    Timeout,
 }
 
 /// A reversal request from a POS terminal (ISO 8583 `0400` in JSON).
@@ -47,8 +63,14 @@ pub struct ReversalRequest {
     /// Merchant identifier (`9F16`) of the original authorisation.
     pub merchant_id: String,
     /// The acquirer's identifier of the authorisation to reverse
-    /// ([`super::AuthorizationResponse::authorization_id`]).
+    /// ([`super::AuthorizationResponse::authorization_id`]); empty when the terminal never got
+    /// the answer and names the original by [`ReversalRequest::original_idempotency_key`].
+    #[serde(default)]
     pub original_authorization_id: String,
+    /// The `Idempotency-Key` the original authorisation was sent with (same terminal): names
+    /// the original when its answer never arrived (see the [module](self)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_idempotency_key: Option<String>,
     /// The original amount, minor units (reversals are always full).
     pub amount: u64,
     /// The original currency, ISO 4217 numeric.
@@ -111,14 +133,25 @@ mod tests {
             terminal_id: "POS00001".into(),
             merchant_id: "898310058120001".into(),
             original_authorization_id: "auth_1".into(),
+            original_idempotency_key: None,
             amount: 5_000,
             currency: 156,
             reason: ReversalReason::ScriptRejected,
         };
         let json = serde_json::to_value(&request).unwrap();
         assert_eq!(json["reason"], "script_rejected");
-        let back: ReversalRequest = serde_json::from_value(json).unwrap();
+        let back: ReversalRequest = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(back, request);
+        assert!(json.get("original_idempotency_key").is_none(), "{json}");
+        // Named by the original's idempotency key only: the id may be absent on the wire.
+        let by_key: ReversalRequest = serde_json::from_value(serde_json::json!({
+            "terminal_id": "POS00001", "merchant_id": "898310058120001",
+            "original_idempotency_key": "k-1", "amount": 5_000, "currency": 156,
+            "reason": "no_script_result"
+        }))
+        .unwrap();
+        assert_eq!(by_key.original_authorization_id, "");
+        assert_eq!(by_key.original_idempotency_key.as_deref(), Some("k-1"));
         let answer: ReversalResponse = serde_json::from_str(
             r#"{"status":"already_reversed","message":"m","original_authorization_id":"auth_1",
                 "reversal_id":"rev_auth_1","amount_credited":0}"#,
