@@ -41,19 +41,8 @@ fn wallet(phone: &Phone) -> Command {
 
 /// Runs a command to completion and returns its JSON document (which must say `ok`).
 fn run_json(phone: &Phone, args: &[&str]) -> Value {
-    let output = wallet(phone)
-        .arg("--json")
-        .args(args)
-        .output()
-        .expect("wallet runs");
-    let doc: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?}: not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    assert_eq!(doc["ok"], true, "{args:?}: {doc:#}");
+    let (doc, stderr) = support::run_json(wallet(phone), args);
+    assert_eq!(doc["ok"], true, "{args:?}: {doc:#}\n{stderr}");
     doc
 }
 

@@ -62,15 +62,7 @@ impl Phone {
 
     /// Runs a command to completion; returns its JSON document and stderr.
     fn run(&self, args: &[&str]) -> (Value, String) {
-        let output = self.command(args).output().expect("wallet runs");
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        let doc = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{args:?}: not JSON ({e}): {}\n{stderr}",
-                String::from_utf8_lossy(&output.stdout)
-            )
-        });
-        (doc, stderr)
+        support::run_json(wallet_command(&self.dir, &self.url), args)
     }
 
     /// Runs a command to completion; it must succeed.

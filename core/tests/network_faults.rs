@@ -13,6 +13,11 @@ mod support;
 mod binding;
 #[path = "network_faults/harness.rs"]
 mod harness;
+#[path = "network_faults/hce.rs"]
+mod hce;
+#[path = "network_faults/opening.rs"]
+mod opening;
+
 #[path = "network_faults/pos.rs"]
 mod pos;
 #[path = "network_faults/remote.rs"]

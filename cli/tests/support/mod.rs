@@ -10,21 +10,28 @@ use std::process::{Command, Stdio};
 
 /// Runs `wallet --json --data-dir DIR ARGS…` (no stdin) and parses its JSON document.
 pub fn wallet(data_dir: &Path, args: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_wallet"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wallet"));
+    command.arg("--data-dir").arg(data_dir);
+    run_json(command, args).0
+}
+
+/// Runs `COMMAND --json ARGS…` to completion (no stdin): its JSON document and its stderr. A
+/// run that prints no JSON document fails the test with what it printed.
+pub fn run_json(mut command: Command, args: &[&str]) -> (Value, String) {
+    let output = command
         .arg("--json")
-        .arg("--data-dir")
-        .arg(data_dir)
         .args(args)
         .stdin(Stdio::null())
         .output()
         .expect("wallet runs");
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let doc = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
-            "{args:?}: not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+            "{args:?}: not JSON ({e}): {}\n{stderr}",
+            String::from_utf8_lossy(&output.stdout)
         )
-    })
+    });
+    (doc, stderr)
 }
 
 /// The step called `name` of a JSON document.

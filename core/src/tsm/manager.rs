@@ -1,6 +1,6 @@
 //! Orders to the TSM, the SERAM session that carries them out, and the card records.
 
-use super::model::{card_key, NS_CARDS};
+use super::model::{card_key, PendingOrder, NS_CARDS, NS_PENDING_ORDERS};
 use super::{CardError, CardState, SeCard};
 use crate::apdu::{CommandApdu, Tag};
 use crate::backend::api::tsm::{
@@ -8,7 +8,7 @@ use crate::backend::api::tsm::{
     PATH_TSM_ORDERS,
 };
 use crate::backend::client::IdempotencyKey;
-use crate::backend::BackendClient;
+use crate::backend::{BackendClient, BackendError};
 use crate::binding::Binder;
 use crate::card::perso::parse_amount_n12;
 use crate::clock::unix_now;
@@ -59,7 +59,9 @@ impl CardManager {
 
     /// Air card opening: installs and personalises the payment application for `binding_id` in
     /// the preferred SE (else eSE → SIM → SD), loading `initial_ecash_load` fen of electronic
-    /// cash. Progress goes to `listener`. Safe to run again after an interruption.
+    /// cash. Progress goes to `listener`. Safe to run again after an interruption: the outcome
+    /// of the interrupted order is asked first (the TSM may have completed it), and a new order
+    /// probes the SE for what the interrupted one left.
     pub async fn open_card(
         &self,
         binding_id: &str,
@@ -76,6 +78,13 @@ impl CardManager {
         .await?;
         let target = describe(&reader).await?;
         let key = card_key(binding_id, &target.se_id);
+        // An earlier opening whose outcome never reached the record (its answer was lost, the
+        // app died): the TSM may well have completed it.
+        if let Some((CardOperation::Open, card)) = self.settle(&key).await? {
+            if card.state == CardState::Active {
+                return Ok(card);
+            }
+        }
         let mut card = match self.store.get::<SeCard>(NS_CARDS, &key)? {
             Some(card) if matches!(card.state, CardState::Active | CardState::Locked) => {
                 return Err(CardError::CardExists)
@@ -105,7 +114,7 @@ impl CardManager {
                 .put_durable(NS_CARDS, &key, &card)
                 .map_err(CardError::from)
         };
-        let (status, outcome) = self
+        let ordered = self
             .run_order(
                 binding_id,
                 CardOperation::Open,
@@ -114,12 +123,29 @@ impl CardManager {
                 load,
                 listener,
                 record_opening,
+                None,
             )
-            .await?;
+            .await;
+        let (status, outcome) = match ordered {
+            // The earlier opening may have completed at the TSM after `settle` asked (its last
+            // report was still being processed): ask again.
+            Err(CardError::CardExists) => {
+                return match self.settle(&key).await? {
+                    Some((CardOperation::Open, card)) if card.state == CardState::Active => {
+                        Ok(card)
+                    }
+                    _ => Err(CardError::CardExists),
+                }
+            }
+            other => other?,
+        };
         self.finish(card, status, outcome)
     }
 
-    /// Locks the card (the TSM sets its application life cycle to locked).
+    /// Locks the card (the TSM sets its application life cycle to locked). Like every life-cycle
+    /// operation, safe to repeat after an interruption: an earlier order's outcome is learnt
+    /// first. From the TSM's acceptance of a lock or a deletion until its confirmation, the card
+    /// reads [`CardState::Locked`] (not usable: the SE may already have carried it out).
     pub async fn lock_card(&self, binding_id: &str, se_id: &str) -> Result<SeCard, CardError> {
         self.manage(binding_id, se_id, CardOperation::Lock).await
     }
@@ -201,6 +227,12 @@ impl CardManager {
         operation: CardOperation,
     ) -> Result<SeCard, CardError> {
         let key = card_key(binding_id, se_id);
+        // The same operation, already completed by the TSM (the answer got lost): done.
+        if let Some((done, card)) = self.settle(&key).await? {
+            if done == operation {
+                return Ok(card);
+            }
+        }
         let card: SeCard = self
             .store
             .get(NS_CARDS, &key)?
@@ -209,16 +241,92 @@ impl CardManager {
         let reader_name = card.reader.clone();
         let reader = blocking(move || Ok::<_, CardError>(se.reader(&reader_name)?)).await?;
         let target = describe(&reader).await?;
-        let (status, outcome) = self
-            .run_order(binding_id, operation, &reader, &target, None, None, || {
-                Ok(())
-            })
-            .await?;
+        // A lock or a deletion may reach the SE before its outcome reaches this record (the
+        // answer lost, the app killed): from acceptance on, the card is not offered for payment.
+        let marks = matches!(operation, CardOperation::Lock | CardOperation::Delete)
+            && card.state == CardState::Active;
+        let mark = || {
+            if marks {
+                let mut marked = card.clone();
+                marked.state = CardState::Locked;
+                marked.updated_at = unix_now();
+                self.store.put_durable(NS_CARDS, &key, &marked)?;
+            }
+            Ok(())
+        };
+        let prior = marks.then_some(card.state);
+        let ordered = self
+            .run_order(
+                binding_id, operation, &reader, &target, None, None, mark, prior,
+            )
+            .await;
+        let (status, outcome) = match ordered {
+            // Refused for the card's state: the same operation, interrupted earlier, may have
+            // completed at the TSM since `settle` asked.
+            Err(e @ (CardError::InvalidState(_) | CardError::CardNotFound)) => {
+                return match self.settle(&key).await? {
+                    Some((done, card)) if done == operation => Ok(card),
+                    _ => Err(e),
+                }
+            }
+            other => other?,
+        };
         self.finish(card, status, outcome)
     }
 
-    /// Places the order, calls `on_accepted`, runs the order's SERAM session, and fetches how
-    /// it ended.
+    /// Applies the outcome of the card's [`PendingOrder`], if any, to its record: returns the
+    /// order's operation and the card when the TSM completed it. A failed or unknown order is
+    /// forgotten; one still pending is kept (a new order supersedes it). Network failures are
+    /// errors: the caller cannot tell yet whether ordering again is right.
+    async fn settle(&self, key: &str) -> Result<Option<(CardOperation, SeCard)>, CardError> {
+        let Some(pending) = self.store.get::<PendingOrder>(NS_PENDING_ORDERS, key)? else {
+            return Ok(None);
+        };
+        let path = format!("{PATH_TSM_ORDERS}/{}", pending.order_id);
+        let status: OrderStatus = match self.client.get(&path).await {
+            Ok(status) => status,
+            Err(BackendError::Rejected { status, .. }) if (400..500).contains(&status) => {
+                tracing::warn!(status, "the TSM does not know the pending order; forgotten");
+                self.store.remove(NS_PENDING_ORDERS, key)?;
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match status.status {
+            OrderState::Pending => Ok(None),
+            OrderState::Failed => {
+                if let (Some(prior), Some(mut card)) = (
+                    pending.prior_state,
+                    self.store.get::<SeCard>(NS_CARDS, key)?,
+                ) {
+                    card.state = prior;
+                    card.updated_at = unix_now();
+                    self.store.put_durable(NS_CARDS, key, &card)?;
+                }
+                self.store.remove(NS_PENDING_ORDERS, key)?;
+                Ok(None)
+            }
+            OrderState::Completed => {
+                let Some(mut card) = self.store.get::<SeCard>(NS_CARDS, key)? else {
+                    self.store.remove(NS_PENDING_ORDERS, key)?;
+                    return Ok(None);
+                };
+                if let Some(tsm_card) = &status.card {
+                    card.apply(tsm_card);
+                }
+                card.last_order_id = status.order_id;
+                card.updated_at = unix_now();
+                self.store.put_durable(NS_CARDS, key, &card)?;
+                self.store.remove(NS_PENDING_ORDERS, key)?;
+                tracing::info!(operation = ?pending.operation, "outcome of an interrupted order recorded");
+                Ok(Some((pending.operation, card)))
+            }
+        }
+    }
+
+    /// Places the order, records it as pending (with the card's `prior` state if `on_accepted`
+    /// marks the card), calls `on_accepted`, runs the order's SERAM session, and fetches how it
+    /// ended.
     #[allow(clippy::too_many_arguments)]
     async fn run_order(
         &self,
@@ -229,6 +337,7 @@ impl CardManager {
         initial_ecash_load: Option<u64>,
         listener: Option<Arc<dyn OtaListener>>,
         on_accepted: impl FnOnce() -> Result<(), CardError>,
+        prior: Option<CardState>,
     ) -> Result<(OrderStatus, OtaOutcome), CardError> {
         let mut request = CardOrderRequest {
             binding_id: binding_id.to_owned(),
@@ -245,6 +354,15 @@ impl CardManager {
             .post(PATH_TSM_ORDERS, &request, &IdempotencyKey::generate()?)
             .await?;
         tracing::info!(order = %accepted.order_id, ?operation, "TSM order accepted");
+        let key = card_key(binding_id, &target.se_id);
+        // An earlier order's mark stays what a failure restores.
+        let earlier = self.store.get::<PendingOrder>(NS_PENDING_ORDERS, &key)?;
+        let pending = PendingOrder {
+            order_id: accepted.order_id.clone(),
+            operation,
+            prior_state: earlier.and_then(|p| p.prior_state).or(prior),
+        };
+        self.store.put_durable(NS_PENDING_ORDERS, &key, &pending)?;
         on_accepted()?;
 
         let mut config = self.agent.clone();
@@ -279,10 +397,21 @@ impl CardManager {
                     card.apply(tsm_card);
                 }
                 self.store.put_durable(NS_CARDS, &key, &card)?;
+                self.store.remove(NS_PENDING_ORDERS, &key)?;
                 Ok(card)
             }
             OrderState::Failed | OrderState::Pending => {
-                self.store.put_durable(NS_CARDS, &key, &card)?;
+                // Failed: the card is as it was before the order (or the earliest order whose
+                // mark is still on it). Unconfirmed: the record stays as marked, the order
+                // pending.
+                if status.status == OrderState::Failed {
+                    let pending = self.store.get::<PendingOrder>(NS_PENDING_ORDERS, &key)?;
+                    if let Some(prior) = pending.and_then(|p| p.prior_state) {
+                        card.state = prior;
+                    }
+                    self.store.put_durable(NS_CARDS, &key, &card)?;
+                    self.store.remove(NS_PENDING_ORDERS, &key)?;
+                }
                 let failure =
                     status
                         .failure

@@ -1,6 +1,6 @@
 //! A card on a secure element, as the wallet records it.
 
-use crate::backend::api::tsm::{CardLifeCycle, TsmCard};
+use crate::backend::api::tsm::{CardLifeCycle, CardOperation, TsmCard};
 use crate::se::ReaderKind;
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +12,8 @@ pub enum CardState {
     Opening,
     /// Installed, personalised, selectable: usable.
     Active,
-    /// Locked by the TSM.
+    /// Locked by the TSM — or a lock or a deletion was ordered and the TSM has not confirmed
+    /// it yet (the SE may already have carried it out): not usable either way.
     Locked,
     /// Deleted from the SE.
     Deleted,
@@ -73,4 +74,70 @@ pub(crate) const NS_CARDS: &str = "tsm.cards";
 /// Store key of a card.
 pub(crate) fn card_key(binding_id: &str, se_id: &str) -> String {
     format!("{binding_id}/{se_id}")
+}
+
+/// An order the TSM accepted whose outcome the wallet has not recorded yet. Written (durably)
+/// as soon as the order is accepted and removed once its outcome is in the card record, so
+/// that an operation interrupted after that point — a lost answer, a crash, a session cut
+/// short — first learns how the order ended instead of ordering again blindly (the TSM would
+/// refuse to open a card it already opened, or to lock a card it already locked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PendingOrder {
+    /// The TSM's order id.
+    pub(crate) order_id: String,
+    /// What it does.
+    pub(crate) operation: CardOperation,
+    /// The card's state before the order marked it (a lock or deletion marks the card locked
+    /// until the TSM confirms): restored if the order fails.
+    #[serde(default)]
+    pub(crate) prior_state: Option<CardState>,
+}
+
+/// Store namespace of [`PendingOrder`]s, keyed like [`NS_CARDS`].
+pub(crate) const NS_PENDING_ORDERS: &str = "tsm.pending_orders";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_order_round_trips_and_defaults_to_no_mark() {
+        let order = PendingOrder {
+            order_id: "o1".into(),
+            operation: CardOperation::Delete,
+            prior_state: Some(CardState::Active),
+        };
+        let json = serde_json::to_string(&order).unwrap();
+        assert_eq!(serde_json::from_str::<PendingOrder>(&json).unwrap(), order);
+        let unmarked: PendingOrder =
+            serde_json::from_str(r#"{"order_id":"o2","operation":"open"}"#).unwrap();
+        assert_eq!(unmarked.prior_state, None);
+        assert_eq!(unmarked.operation, CardOperation::Open);
+    }
+
+    #[test]
+    fn the_tsm_view_decides_the_state() {
+        let mut card = SeCard {
+            binding_id: "b".into(),
+            reader: "eSE1".into(),
+            reader_kind: Some(ReaderKind::Ese),
+            se_id: "SE".into(),
+            instance_aid: String::new(),
+            masked_pan: String::new(),
+            state: CardState::Locked,
+            ecash_balance: Some(5),
+            last_order_id: String::new(),
+            last_round_trips: 0,
+            updated_at: 0,
+        };
+        card.apply(&TsmCard {
+            instance_aid: "A000000333010101".into(),
+            masked_pan: "628888******0001".into(),
+            life_cycle: CardLifeCycle::Deleted,
+            ecash_balance: None,
+        });
+        assert_eq!(card.state, CardState::Deleted);
+        assert_eq!(card.ecash_balance, Some(5), "a balance not read is kept");
+        assert_eq!(card_key("b", "SE"), "b/SE");
+    }
 }

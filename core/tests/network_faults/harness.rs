@@ -88,6 +88,9 @@ impl FaultyWorld {
 /// One run of a flow: the fault on one of its calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Case {
+    /// Position of the case in [`cases`] (suites vary details by it, e.g. an app restart
+    /// before every other repeat).
+    pub index: usize,
     /// Index of the faulted call among the flow's exchanges.
     pub call: usize,
     /// The fault.
@@ -97,7 +100,9 @@ pub struct Case {
 /// Every (call, fault) pair of a flow that makes `calls` exchanges.
 pub fn cases(calls: usize) -> Vec<Case> {
     (0..calls)
-        .flat_map(|call| faults().into_iter().map(move |fault| Case { call, fault }))
+        .flat_map(|call| faults().into_iter().map(move |fault| (call, fault)))
+        .enumerate()
+        .map(|(index, (call, fault))| Case { index, call, fault })
         .collect()
 }
 

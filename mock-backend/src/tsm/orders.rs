@@ -331,7 +331,8 @@ pub fn count_request(tsm: &Tsm, order_id: &str, now: u64) -> Result<(), TsmError
 }
 
 /// The status of order `order_id`; a pending order whose session is gone (restart) or idle for
-/// 5 minutes is failed as lost.
+/// 5 minutes is failed as lost. A pending order whose session is busy with a report is read
+/// once that report is processed (it may be the one that ends the order).
 pub async fn status(tsm: &Tsm, order_id: &str, now: u64) -> Result<OrderStatus, TsmError> {
     let order = tsm
         .records()
@@ -356,14 +357,14 @@ pub async fn status(tsm: &Tsm, order_id: &str, now: u64) -> Result<OrderStatus, 
                 message: "the SERAM session was abandoned".into(),
             };
             fail_pending(tsm, order_id, failure, now)?;
-            return Ok(tsm
-                .records()
-                .order(order_id)?
-                .ok_or(TsmError::OrderNotFound)?
-                .status);
         }
     }
-    Ok(order.status)
+    // Read again: a report being processed held the session, and may have ended the order.
+    Ok(tsm
+        .records()
+        .order(order_id)?
+        .ok_or(TsmError::OrderNotFound)?
+        .status)
 }
 
 #[cfg(test)]

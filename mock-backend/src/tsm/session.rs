@@ -3,14 +3,18 @@
 //!
 //! - Handshake: the proposal must allow HTTPS, JSON and version 2.0.0 and offer the order's SE
 //!   (else `406`); the answer chooses them. A repeated handshake (the agent restarted, or its
-//!   answer got lost) is answered again; if a batch was out, it is abandoned and the job
-//!   starts over from the TSM's records (an opening then probes the SE first).
+//!   answer got lost, or a copy delayed in the network arrives late) is answered again. If a
+//!   batch is out, what follows tells which it was: a void `POLLING` report means the agent
+//!   restarted — the batch is abandoned and the job starts over from the TSM's records (an
+//!   opening then probes the SE first); the batch's R-APDUs mean the handshake was a stale copy
+//!   and the exchange goes on.
 //! - The first report must be a void `POLLING` one: it is answered with Start, a notification
 //!   and the first batch (delay 0: the agent reports as soon as it is done).
 //! - Each report with R-APDUs is answered with the next batch, or with a notification of the
 //!   outcome and Stop. After Stop the session is over (`404`).
-//! - A report identical to the previous one (the agent retried after losing the answer) gets
-//!   the previous answer again; a `POLLING` report while a batch is out gets the batch again.
+//! - A report identical to one already answered (the agent retried after losing the answer,
+//!   or a delayed copy arrives after the retry went through) gets that answer again and changes
+//!   nothing; a `POLLING` report while a batch is out gets the batch again.
 
 use ring::digest::{digest, SHA256};
 use std::time::{Duration, Instant};
@@ -36,7 +40,7 @@ enum Phase {
     Stopped,
 }
 
-/// The previous report and its answer, for retries.
+/// A report already answered and its answer, for retries and late copies.
 #[derive(Debug)]
 struct LastExchange {
     digest: Vec<u8>,
@@ -66,7 +70,11 @@ pub struct Session {
     phase: Phase,
     job: Job,
     outstanding: Option<Batch>,
-    last: Option<LastExchange>,
+    /// Every report answered since the exchange (re)started, oldest first.
+    answered: Vec<LastExchange>,
+    /// A handshake came while a batch was out: the next report tells a restarted agent from a
+    /// stale copy of the handshake.
+    rehandshaken: bool,
     touched: Instant,
 }
 
@@ -88,7 +96,8 @@ impl Session {
             phase: Phase::AwaitingHandshake,
             job,
             outstanding: None,
-            last: None,
+            answered: Vec::new(),
+            rehandshaken: false,
             touched: Instant::now(),
         }
     }
@@ -107,7 +116,7 @@ impl Session {
     pub fn stop(&mut self) {
         self.phase = Phase::Stopped;
         self.outstanding = None;
-        self.last = None;
+        self.answered.clear();
     }
 
     /// The handshake.
@@ -148,16 +157,24 @@ impl Session {
         self.touched = Instant::now();
         self.chosen = Some(offered.clone());
         if self.phase == Phase::Exchanging {
-            tracing::info!(session = %self.id, "handshake again mid-session: the outstanding batch is abandoned");
+            tracing::info!(session = %self.id, "handshake again mid-session");
+            self.rehandshaken = true;
+        } else {
+            self.restart_exchange();
         }
-        self.outstanding = None;
-        self.last = None;
-        self.phase = Phase::AwaitingPoll;
         Ok(HandshakeResponse {
             chosen_transport_protocol: TransportProtocol::Https,
             chosen_data_format: Some(DataFormat::Json),
             chosen_version: VERSION_2_0_0.to_owned(),
         })
+    }
+
+    /// Back to the start of the command exchange: the outstanding batch, if any, is abandoned.
+    fn restart_exchange(&mut self) {
+        self.outstanding = None;
+        self.answered.clear();
+        self.rehandshaken = false;
+        self.phase = Phase::AwaitingPoll;
     }
 
     /// A report (`body`: its exact bytes, for retry detection).
@@ -167,18 +184,29 @@ impl Session {
         body: &[u8],
         report: &RemoteManagementReport,
     ) -> Result<Answer, SeramError> {
-        let digest = digest(&SHA256, body).as_ref().to_vec();
-        if let Some(last) = self.last.as_ref().filter(|last| last.digest == digest) {
-            tracing::debug!(session = %self.id, "repeated report: previous answer again");
-            self.touched = Instant::now();
-            return Ok(Answer {
-                order: last.answer.clone(),
-                finish: None,
-            });
-        }
         let polling = report.local_agent_status.local_agent_status_enum
             == LocalAgentStatusEnum::Polling
             && report.ram_responses.is_empty();
+        if std::mem::take(&mut self.rehandshaken) && self.phase == Phase::Exchanging && polling {
+            tracing::info!(session = %self.id, "the agent restarted mid-session: the outstanding batch is abandoned");
+            self.restart_exchange();
+        }
+        let digest = digest(&SHA256, body).as_ref().to_vec();
+        let repeated = match self.phase {
+            // The outstanding batch again, below (a void poll is not a copy of the first one).
+            Phase::Exchanging if polling => None,
+            // Only the Stop, whose answer may have been lost.
+            Phase::Stopped => self.answered.last().filter(|seen| seen.digest == digest),
+            _ => self.answered.iter().find(|seen| seen.digest == digest),
+        };
+        if let Some(seen) = repeated {
+            tracing::debug!(session = %self.id, "repeated report: its answer again");
+            self.touched = Instant::now();
+            return Ok(Answer {
+                order: seen.answer.clone(),
+                finish: None,
+            });
+        }
         let step =
             match self.phase {
                 Phase::Stopped => return Err(SeramError::SessionNotFound),
@@ -193,8 +221,8 @@ impl Session {
                 Phase::AwaitingPoll => self.job.start(env)?,
                 Phase::Exchanging if polling => {
                     let order = self
-                        .last
-                        .as_ref()
+                        .answered
+                        .last()
                         .map(|last| last.answer.clone())
                         .ok_or_else(|| SeramError::Internal("no previous order".into()))?;
                     self.touched = Instant::now();
@@ -221,7 +249,7 @@ impl Session {
         let first = self.phase == Phase::AwaitingPoll;
         let answer = self.answer(step, first);
         self.touched = Instant::now();
-        self.last = Some(LastExchange {
+        self.answered.push(LastExchange {
             digest,
             answer: answer.order.clone(),
         });
