@@ -60,6 +60,11 @@ fn every_secret_holding_type_zeroizes_on_drop() {
     assert_zeroize::<PinBlock>();
     // HCE limited-use keys.
     assert_zeroize_on_drop::<crate::hce::luk::LukKey>();
+    // Remote payment: the PIN, password or SMS code the payer gives.
+    assert_zeroize_on_drop::<crate::remote::PayAuth>();
+    assert_zeroize::<crate::remote::PayAuth>();
+    // Command APDUs can be held in `Zeroizing` (the SE-mode VERIFY carries the PIN block).
+    assert_zeroize::<crate::apdu::CommandApdu>();
 }
 
 #[test]
@@ -104,6 +109,83 @@ fn decrypted_plaintexts_and_derived_keys_come_back_zeroizing() {
 
     let verifier = crate::backend::api::remote::password_verifier("135790", "b-1");
     zeroized_on_drop(&verifier);
+
+    let otp = crate::binding::validate::otp(" 246801 ").unwrap();
+    zeroized_on_drop(&otp);
+    assert_eq!(otp.as_str(), "246801");
+}
+
+#[test]
+fn wire_requests_zeroize_codes_and_verifiers_and_never_debug_them() {
+    use crate::backend::api::remote::{
+        AuthMode, DeviceProof, PaymentCredential, PaymentMessage, PaymentRequest,
+        SetPasswordRequest,
+    };
+    use crate::backend::api::ConfirmBindingRequest;
+
+    const CODE: &str = "246801";
+    let verifier_hex = "5e".repeat(32);
+    let proof = DeviceProof {
+        timestamp: 1_700_000_000,
+        nonce: "00112233445566778899aabbccddeeff".into(),
+        signature: "3045".into(),
+    };
+
+    let confirm = ConfirmBindingRequest {
+        binding_session_id: "s-1".into(),
+        otp: crate::binding::validate::otp(CODE).unwrap(),
+        device_public_key: "04ab".into(),
+        device_id: "d-1".into(),
+    };
+    zeroized_on_drop(&confirm.otp);
+
+    let set_password = SetPasswordRequest {
+        binding_id: "b-1".into(),
+        verifier: crate::crypto::secret::hex_encode(&[0x5e; 32]),
+        proof: proof.clone(),
+    };
+    zeroized_on_drop(&set_password.verifier);
+    assert_eq!(set_password.verifier.as_str(), verifier_hex);
+
+    let credential = PaymentCredential::Sms {
+        challenge_id: "c-1".into(),
+        code: Zeroizing::new(CODE.to_owned()),
+    };
+    let PaymentCredential::Sms { code, .. } = &credential else {
+        unreachable!("built as Sms");
+    };
+    zeroized_on_drop(code);
+    let payment = PaymentRequest {
+        message: PaymentMessage {
+            order_id: "o-1".into(),
+            merchant_id: "M0001".into(),
+            amount: 100,
+            currency: "CNY".into(),
+            binding_id: "b-1".into(),
+            auth: AuthMode::Sms,
+            se_id: String::new(),
+            timestamp: proof.timestamp,
+            nonce: proof.nonce.clone(),
+        },
+        signature: "3045".into(),
+        credential: credential.clone(),
+    };
+
+    for (debug, identifier) in [
+        (format!("{confirm:?}"), "s-1"),
+        (format!("{set_password:?}"), "b-1"),
+        (format!("{credential:?}"), "c-1"),
+        (format!("{payment:?}"), "o-1"),
+    ] {
+        assert!(debug.contains(identifier), "{debug}");
+        assert!(!debug.contains(CODE), "{debug}");
+        assert!(!debug.contains(&verifier_hex), "{debug}");
+    }
+    // On the wire they are still plain strings.
+    let json = serde_json::to_value(&confirm).unwrap();
+    assert_eq!(json["otp"], CODE);
+    let json = serde_json::to_value(&payment).unwrap();
+    assert_eq!(json["credential"]["code"], CODE);
 }
 
 #[test]

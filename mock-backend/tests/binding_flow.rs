@@ -329,14 +329,14 @@ async fn confirm_refusals_do_not_spend_a_try() -> TestResult {
     }
     for bad_otp in ["12345", "1234567", "12345a", ""] {
         let request = wallet_core::backend::api::ConfirmBindingRequest {
-            otp: bad_otp.into(),
+            otp: String::from(bad_otp).into(),
             ..good.clone()
         };
         expect_error(h.confirm(&request).await?, 400, "BAD_REQUEST").await?;
     }
     // None of the above counted: the first wrong code still leaves 4 tries.
     let wrong = wallet_core::backend::api::ConfirmBindingRequest {
-        otp: wrong_code(&code),
+        otp: wrong_code(&code).into(),
         ..good.clone()
     };
     let body = expect_error(h.confirm(&wrong).await?, 422, "OTP_WRONG").await?;

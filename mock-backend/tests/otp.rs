@@ -15,7 +15,7 @@ async fn the_fifth_wrong_code_locks_and_the_right_one_no_longer_works() -> TestR
     let code = h.latest_code("13800138000").await?;
     let right = confirm_request(&begun.binding_session_id, &code, &key);
     let wrong = ConfirmBindingRequest {
-        otp: wrong_code(&code),
+        otp: wrong_code(&code).into(),
         ..right.clone()
     };
 

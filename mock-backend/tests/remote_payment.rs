@@ -466,7 +466,7 @@ async fn bad_orders_bindings_and_registrations_are_refused() -> TestResult {
         proof: device_proof(&h, &stranger, |t, n| {
             password_signing_message(p.id(), &verifier, t, n)
         })?,
-        verifier,
+        verifier: verifier.into(),
     };
     let signed = password_signing_message(
         p.id(),

@@ -11,6 +11,8 @@
 
 use std::fmt;
 
+use zeroize::Zeroize;
+
 use super::class::{Class, LogicalChannel};
 use super::error::{ClassError, CommandError};
 
@@ -286,6 +288,15 @@ impl TryFrom<&[u8]> for CommandApdu {
     }
 }
 
+/// Clears the data field, contents and spare capacity, leaving it empty (the header and Ne are
+/// not secret). A command whose data is a PIN block or key material can be held in
+/// `Zeroizing<CommandApdu>`, so that its data is cleared when it drops.
+impl Zeroize for CommandApdu {
+    fn zeroize(&mut self) {
+        self.data.zeroize();
+    }
+}
+
 impl fmt::Debug for CommandApdu {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -313,6 +324,15 @@ mod tests {
             Some(ne) => c.with_le(ne).unwrap(),
             None => c,
         }
+    }
+
+    #[test]
+    fn zeroize_clears_the_data_and_keeps_the_header() {
+        let mut c = cmd(&[0x26, 0x12, 0x34, 0x56, 0xFF, 0xFF, 0xFF, 0xFF], Some(256));
+        c.zeroize();
+        assert_eq!(c.data(), &[] as &[u8]);
+        assert_eq!((c.cla(), c.ins(), c.p1(), c.p2()), (0x00, 0xB0, 0x01, 0x02));
+        assert_eq!(c.ne(), Some(256));
     }
 
     /// Encodes, checks the expected bytes, and decodes them back.

@@ -143,7 +143,7 @@ impl Binder {
         let public_key = self.pending_device_key(session_id, &mut record)?;
         let body = ConfirmBindingRequest {
             binding_session_id: session_id.to_owned(),
-            otp: otp.clone(),
+            otp,
             device_public_key: hex::encode(public_key),
             device_id: self.device_id.clone(),
         };

@@ -1,6 +1,8 @@
 //! Local checks run before anything reaches the bank: card number (length, Luhn), phone number,
 //! holder name and ID number. Each returns the normalized value or a [`ValidationError`].
 
+use zeroize::Zeroizing;
+
 /// An input failed a local check; nothing was sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValidationError {
@@ -129,8 +131,8 @@ pub fn id_number(input: &str) -> Result<String, ValidationError> {
     Ok(id)
 }
 
-/// Six-digit one-time code, surrounding spaces ignored.
-pub fn otp(input: &str) -> Result<String, ValidationError> {
+/// Six-digit one-time code, surrounding spaces ignored; returned in memory zeroized on drop.
+pub fn otp(input: &str) -> Result<Zeroizing<String>, ValidationError> {
     let code = input.trim();
     if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
         return Err(ValidationError::InvalidField {
@@ -138,7 +140,7 @@ pub fn otp(input: &str) -> Result<String, ValidationError> {
             reason: "must be 6 digits",
         });
     }
-    Ok(code.to_owned())
+    Ok(Zeroizing::new(code.to_owned()))
 }
 
 #[cfg(test)]
@@ -205,7 +207,7 @@ mod tests {
 
     #[test]
     fn otp_and_name() {
-        assert_eq!(otp(" 123456 ").unwrap(), "123456");
+        assert_eq!(otp(" 123456 ").unwrap().as_str(), "123456");
         assert!(otp("12345").is_err());
         assert!(otp("12345a").is_err());
         assert_eq!(holder_name("  张三 ").unwrap(), "张三");

@@ -3,8 +3,12 @@
 use crate::backend::api::remote::{AuthMode, PaymentReceipt, PaymentRequest};
 use crate::backend::client::IdempotencyKey;
 use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// How the payer proves themselves for one payment.
+///
+/// The PIN, password or code is zeroized when the value is dropped (so it cannot be
+/// destructured by value; match it by reference). `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
 pub enum PayAuth {
     /// SE mode: the payment applet of the card in SE `se_id` signs after verifying `pin`.
@@ -38,6 +42,26 @@ impl PayAuth {
         }
     }
 }
+
+/// Clears the secret (PIN, password or code); the SE and challenge identifiers are kept.
+impl Zeroize for PayAuth {
+    fn zeroize(&mut self) {
+        match self {
+            PayAuth::Se { pin, .. } => pin.zeroize(),
+            PayAuth::Password { password } => password.zeroize(),
+            PayAuth::Sms { code, .. } => code.zeroize(),
+        }
+    }
+}
+
+impl Drop for PayAuth {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+/// [`PayAuth`]'s `Drop` zeroizes its secret.
+impl ZeroizeOnDrop for PayAuth {}
 
 impl std::fmt::Debug for PayAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -150,5 +174,29 @@ mod tests {
         assert_eq!(all[0].mode(), AuthMode::Se);
         assert_eq!(all[1].mode(), AuthMode::Password);
         assert_eq!(all[2].mode(), AuthMode::Sms);
+    }
+
+    #[test]
+    fn zeroize_clears_only_the_secret() {
+        let mut se = PayAuth::Se {
+            se_id: "se-1".into(),
+            pin: "123456".into(),
+        };
+        let mut password = PayAuth::Password {
+            password: "135790".into(),
+        };
+        let mut sms = PayAuth::Sms {
+            challenge_id: "c-1".into(),
+            code: "246801".into(),
+        };
+        se.zeroize();
+        password.zeroize();
+        sms.zeroize();
+        assert!(matches!(&se, PayAuth::Se { se_id, pin } if se_id == "se-1" && pin.is_empty()));
+        assert!(matches!(&password, PayAuth::Password { password } if password.is_empty()));
+        assert!(
+            matches!(&sms, PayAuth::Sms { challenge_id, code } if challenge_id == "c-1" && code.is_empty())
+        );
+        assert_eq!(se.mode(), AuthMode::Se, "the mode is not secret");
     }
 }

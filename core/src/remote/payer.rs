@@ -12,6 +12,7 @@ use crate::backend::client::IdempotencyKey;
 use crate::backend::{BackendClient, BackendError};
 use crate::binding::Binder;
 use crate::clock::unix_now;
+use crate::crypto::secret::hex_encode;
 use crate::crypto::{random, CryptoError};
 use crate::se::SeService;
 use crate::store::Store;
@@ -88,13 +89,13 @@ impl RemotePayer {
     ) -> Result<PasswordStatus, RemotePayError> {
         validate::password(password)?;
         let verifier = derive_verifier(password, binding_id).await?;
-        let verifier_hex = Zeroizing::new(hex::encode(&verifier[..]));
+        let verifier_hex = hex_encode(&verifier[..]);
         let proof = self.device_proof(binding_id, |timestamp, nonce| {
             password_signing_message(binding_id, &verifier_hex, timestamp, nonce)
         })?;
         let body = SetPasswordRequest {
             binding_id: binding_id.to_owned(),
-            verifier: verifier_hex.to_string(),
+            verifier: verifier_hex,
             proof,
         };
         let status: PasswordStatus = self
@@ -260,7 +261,7 @@ impl RemotePayer {
                 self.binder.sign(binding_id, &bytes)?,
                 PaymentCredential::Sms {
                     challenge_id: challenge_id.clone(),
-                    code: code.clone(),
+                    code: Zeroizing::new(code.clone()),
                 },
             ),
         };

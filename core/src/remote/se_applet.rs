@@ -13,7 +13,8 @@
 //! drop). Status words map to [`SeSignError`]: `63Cx` → [`SeSignError::PinWrong`], `6983` →
 //! [`SeSignError::PinBlocked`], `6A88` → [`SeSignError::NoSigningKey`], anything else
 //! unexpected → [`SeSignError::Card`]. The PIN is never logged; the PIN block lives in zeroized
-//! memory on this side.
+//! memory on this side, the encoded VERIFY command included. (The SE transport is handed its
+//! own copy of the command bytes, which this module cannot clear.)
 //!
 //! The call blocks on the SE: run it off the async runtime (`spawn_blocking`).
 
@@ -74,10 +75,7 @@ pub fn sign_with_applet(
     if message.is_empty() || message.len() > MAX_MESSAGE_LEN {
         return Err(SeSignError::Card(SW_WRONG_LENGTH));
     }
-    let verify = CommandApdu::new(0x00, 0x20, 0x00, 0x80)
-        .with_data(block.as_bytes().to_vec())
-        .map_err(|_| SeSignError::InvalidPin)?;
-    let verify = Zeroizing::new(verify.to_bytes());
+    let verify = verify_command(&block)?;
     let sign = CommandApdu::new(0x00, 0x2A, 0x9E, 0x9A)
         .with_data(message.to_vec())
         .and_then(|c| c.with_le(256))
@@ -103,6 +101,20 @@ pub fn sign_with_applet(
         other => Err(status_error(other)),
     }
     // `channel` then `session` close on drop.
+}
+
+/// `VERIFY 00 20 00 80 08 <PIN block>`, encoded into zeroizing memory allocated once at its
+/// final length. The command's own copy of the block is zeroized when it drops, so no plain
+/// copy of the PIN block is left behind on this side.
+fn verify_command(block: &PinBlock) -> Result<Zeroizing<Vec<u8>>, SeSignError> {
+    let command = Zeroizing::new(
+        CommandApdu::new(0x00, 0x20, 0x00, 0x80)
+            .with_data(block.as_bytes().to_vec())
+            .map_err(|_| SeSignError::InvalidPin)?,
+    );
+    let mut bytes = Zeroizing::new(Vec::with_capacity(command.encoded_len()));
+    command.write_to(&mut bytes);
+    Ok(bytes)
 }
 
 /// The error of a status word other than `9000` / `63Cx`.
@@ -209,6 +221,25 @@ mod tests {
             assert!(fake.calls().contains(&Call::CloseSession));
         }
     }
+
+    #[test]
+    fn the_verify_command_is_encoded_once_into_zeroizing_memory() {
+        let block = PinBlock::new("123456").unwrap();
+        let verify = verify_command(&block).unwrap();
+        zeroize_on_drop(&verify);
+        assert_eq!(
+            verify.as_slice(),
+            [0x00, 0x20, 0x00, 0x80, 0x08, 0x26, 0x12, 0x34, 0x56, 0xFF, 0xFF, 0xFF, 0xFF]
+        );
+        assert_eq!(
+            verify.capacity(),
+            verify.len(),
+            "allocated at its final length"
+        );
+    }
+
+    /// The value's type zeroizes itself on drop (compile-time check).
+    fn zeroize_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
 
     #[test]
     fn wrong_pins_block_and_nothing_is_signed() {

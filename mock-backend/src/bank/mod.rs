@@ -373,7 +373,7 @@ mod tests {
         let record = bank.confirm(
             &ConfirmBindingRequest {
                 binding_session_id: begun.binding_session_id,
-                otp: code,
+                otp: code.into(),
                 device_public_key: hex::encode(key.public_key_sec1()),
                 device_id: "d1".into(),
             },

@@ -55,7 +55,7 @@ pub fn begin_request(card: &TestCard) -> BeginBindingRequest {
 pub fn confirm_request(session: &str, otp: &str, key: &P256SigningKey) -> ConfirmBindingRequest {
     ConfirmBindingRequest {
         binding_session_id: session.to_owned(),
-        otp: otp.to_owned(),
+        otp: otp.to_owned().into(),
         device_public_key: hex::encode(key.public_key_sec1()),
         device_id: DEVICE_ID.to_owned(),
     }

@@ -76,7 +76,7 @@ pub async fn register_password(
     })?;
     let request = SetPasswordRequest {
         binding_id: p.id().into(),
-        verifier,
+        verifier: verifier.into(),
         proof,
     };
     ok_json(h.post(PATH_RPS_PASSWORDS, &request, Some(&idem()?)).await?).await
@@ -196,7 +196,7 @@ pub fn sms_payment(
         signature: hex::encode(key.sign(&message.canonical_bytes())?),
         credential: PaymentCredential::Sms {
             challenge_id: challenge_id.into(),
-            code: code.into(),
+            code: code.to_owned().into(),
         },
         message,
     })

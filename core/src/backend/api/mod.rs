@@ -20,6 +20,7 @@
 //! - `GET  /health` → `"ok"`
 
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 pub mod acquiring;
 pub mod clearing;
@@ -93,12 +94,14 @@ pub struct BeginBindingResponse {
 }
 
 /// Finish binding with the one-time code and register the device public key.
+///
+/// The code is zeroized on drop; `Debug` shows `Zeroizing { .. }` in its place.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfirmBindingRequest {
     /// From [`BeginBindingResponse::binding_session_id`].
     pub binding_session_id: String,
-    /// The 6-digit one-time code.
-    pub otp: String,
+    /// The 6-digit one-time code (a plain JSON string on the wire).
+    pub otp: Zeroizing<String>,
     /// Device public key, ECDSA P-256, SEC1 uncompressed point, hex.
     pub device_public_key: String,
     /// The wallet installation's device identifier (must match the begin request).

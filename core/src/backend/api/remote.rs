@@ -53,6 +53,7 @@
 //! payment for clearing ([`super::clearing::ClearingChannel::RemotePayment`]).
 
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 mod signed;
 
@@ -276,7 +277,8 @@ impl PaymentMessage {
     }
 }
 
-/// The payer's proof beside the signature.
+/// The payer's proof beside the signature. `Debug` never shows an SMS code (it is zeroized on
+/// drop and shows as `Zeroizing { .. }`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum PaymentCredential {
@@ -291,8 +293,8 @@ pub enum PaymentCredential {
     Sms {
         /// From [`SmsChallenge::challenge_id`].
         challenge_id: String,
-        /// The 6-digit code.
-        code: String,
+        /// The 6-digit code (a plain JSON string on the wire).
+        code: Zeroizing<String>,
     },
 }
 
@@ -374,8 +376,8 @@ pub struct SmsChallenge {
 }
 
 /// The password verifier of `binding_id` (see the module documentation).
-pub fn password_verifier(password: &str, binding_id: &str) -> zeroize::Zeroizing<[u8; 32]> {
-    let mut out = zeroize::Zeroizing::new([0u8; 32]);
+pub fn password_verifier(password: &str, binding_id: &str) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
     let salt = format!("openwallet/pay-password/v1/{binding_id}");
     ring::pbkdf2::derive(
         ring::pbkdf2::PBKDF2_HMAC_SHA256,
@@ -522,10 +524,13 @@ mod tests {
     fn credential_json_is_tagged_by_mode() {
         let c = PaymentCredential::Sms {
             challenge_id: "c1".into(),
-            code: "123456".into(),
+            code: Zeroizing::new("123456".into()),
         };
         let json = serde_json::to_value(&c).unwrap();
         assert_eq!(json["mode"], "sms");
+        assert_eq!(json["code"], "123456");
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("123456") && debug.contains("c1"), "{debug}");
         assert_eq!(
             serde_json::from_value::<PaymentCredential>(json).unwrap(),
             c

@@ -2,6 +2,7 @@
 //! are signed (documented on [`DeviceSigned`], re-exported by the parent module).
 
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 /// First line of [`SetPasswordRequest`]'s signing message.
 pub const PASSWORD_SIGNING_VERSION: &str = "openwallet/pay-password/v1";
@@ -48,12 +49,15 @@ pub trait DeviceSigned {
 }
 
 /// Register (or replace) the binding's payment-password verifier.
+///
+/// The verifier is as good as the password to the RPS: it is zeroized on drop and `Debug`
+/// shows `Zeroizing { .. }` in its place.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetPasswordRequest {
     /// The binding.
     pub binding_id: String,
-    /// [`super::password_verifier`], hex (32 bytes).
-    pub verifier: String,
+    /// [`super::password_verifier`], hex (32 bytes). Serialised as a plain JSON string.
+    pub verifier: Zeroizing<String>,
     /// Device signature over [`password_signing_message`].
     #[serde(flatten)]
     pub proof: DeviceProof,
@@ -206,7 +210,7 @@ mod tests {
         );
         let password = SetPasswordRequest {
             binding_id: "b-1".into(),
-            verifier: "ab".into(),
+            verifier: Zeroizing::new("ab".into()),
             proof: proof(),
         };
         assert_eq!(
@@ -215,6 +219,25 @@ mod tests {
         );
         assert_eq!(password.binding_id(), "b-1");
         assert_eq!(password.proof(), &proof());
+    }
+
+    #[test]
+    fn the_verifier_is_a_plain_string_on_the_wire_and_hidden_from_debug() {
+        let verifier = "5e".repeat(32);
+        let request = SetPasswordRequest {
+            binding_id: "b-1".into(),
+            verifier: Zeroizing::new(verifier.clone()),
+            proof: proof(),
+        };
+        let json = serde_json::to_value(&request).unwrap();
+        assert_eq!(json["verifier"], verifier.as_str());
+        assert_eq!(
+            serde_json::from_value::<SetPasswordRequest>(json).unwrap(),
+            request
+        );
+        let debug = format!("{request:?}");
+        assert!(!debug.contains(&verifier), "{debug}");
+        assert!(debug.contains("b-1"), "{debug}");
     }
 
     #[test]
