@@ -58,6 +58,8 @@ pub struct SeCard {
     pub state: CardState,
     /// Electronic cash balance in fen, as last read.
     pub ecash_balance: Option<u64>,
+    /// Electronic cash in fen credited back to the account when the card was deleted.
+    pub ecash_refunded: Option<u64>,
     /// The TSM order that last changed it.
     pub last_order_id: String,
     /// HTTP round trips of the last management session.
@@ -77,6 +79,7 @@ impl From<CoreSeCard> for SeCard {
             masked_pan: card.masked_pan,
             state: card.state.into(),
             ecash_balance: card.ecash_balance,
+            ecash_refunded: card.ecash_refunded,
             last_order_id: card.last_order_id,
             last_round_trips: card.last_round_trips,
             updated_at: SystemTime::UNIX_EPOCH
@@ -283,6 +286,7 @@ mod tests {
             masked_pan: "622202******7894".into(),
             state: CoreCardState::Locked,
             ecash_balance: Some(10_000),
+            ecash_refunded: None,
             last_order_id: "o1".into(),
             last_round_trips: 3,
             updated_at: 1_700_000_000,

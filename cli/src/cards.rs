@@ -102,9 +102,9 @@ pub fn yuan(fen: u64) -> String {
     format!("¥{}.{:02}", fen / 100, fen % 100)
 }
 
-/// A card for display.
+/// A card for display (with the e-cash credited back to the account, once deleted).
 pub fn card_json(c: &SeCard) -> serde_json::Value {
-    json!({
+    let mut card = json!({
         "binding": c.binding_id,
         "se": c.reader,
         "se_id": c.se_id,
@@ -113,7 +113,12 @@ pub fn card_json(c: &SeCard) -> serde_json::Value {
         "card": c.masked_pan,
         "ecash": c.ecash_balance.map(yuan),
         "http_round_trips": c.last_round_trips,
-    })
+    });
+    if let (Some(refunded), Some(fields)) = (c.ecash_refunded, card.as_object_mut()) {
+        fields.insert("ecash_refunded".into(), json!(yuan(refunded)));
+        fields.insert("ecash_refunded_fen".into(), json!(refunded));
+    }
+    card
 }
 
 /// An HCE card for display.
@@ -301,5 +306,33 @@ mod tests {
             assert!(parse_yuan(bad).is_err(), "{bad}");
         }
         assert_eq!(yuan(1_234), "¥12.34");
+    }
+
+    #[test]
+    fn a_deleted_card_shows_its_refund() {
+        let mut card = SeCard {
+            binding_id: "b1".into(),
+            reader: "eSE1".into(),
+            reader_kind: None,
+            se_id: "0102".into(),
+            instance_aid: "A000000333010101".into(),
+            masked_pan: "622202******7894".into(),
+            state: wallet_core::tsm::CardState::Active,
+            ecash_balance: Some(2_500),
+            ecash_refunded: None,
+            last_order_id: "o1".into(),
+            last_round_trips: 3,
+            updated_at: 0,
+        };
+        let active = card_json(&card);
+        assert_eq!(active["ecash"], "¥25.00");
+        assert!(active.get("ecash_refunded").is_none());
+        card.state = wallet_core::tsm::CardState::Deleted;
+        card.ecash_balance = None;
+        card.ecash_refunded = Some(2_050);
+        let deleted = card_json(&card);
+        assert_eq!(deleted["state"], "deleted");
+        assert_eq!(deleted["ecash_refunded"], "¥20.50");
+        assert_eq!(deleted["ecash_refunded_fen"], 2_050);
     }
 }

@@ -202,6 +202,16 @@ async fn open_a_debit_card_in_the_ese_then_lock_unlock_and_delete_it() {
         .unwrap();
     assert_eq!(deleted.state, CardState::Deleted);
     assert!(payment_instances(&p.se, ReaderKind::Ese).is_empty());
+    // The card's e-cash went back to the account with it: as before the opening.
+    assert_eq!(
+        (deleted.ecash_refunded, deleted.ecash_balance),
+        (Some(10_000), None)
+    );
+    let account = world.state().bank().account(test_cards::DEBIT.pan).unwrap();
+    assert_eq!(
+        account.map(|a| a.balance_fen),
+        Some(test_cards::DEBIT.balance_fen)
+    );
 }
 
 #[tokio::test]

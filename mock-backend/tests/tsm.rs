@@ -1,13 +1,15 @@
 //! The TSM side end to end: a bound card, a signed order, the GP SERAM session run by the core's
 //! local agent against the SE simulator, and the card as the SE and the TSM then know it.
 //! Covers the round-trip budget (3 for SCP03 SEs), lock / unlock / status / delete, every
-//! topology, the order API's refusals, malformed SERAM messages and interrupted openings; and
-//! the opened card paying at a terminal (online and offline e-cash), checked by the issuer with
-//! the device PAN the TSM recorded.
+//! topology, the order API's refusals, malformed SERAM messages and interrupted openings; the
+//! opened card paying at a terminal (online and offline e-cash), checked by the issuer with the
+//! device PAN the TSM recorded; and the e-cash refund of a deleted card.
 
 mod common;
 #[path = "tsm/payment.rs"]
 mod payment;
+#[path = "tsm/refund.rs"]
+mod refund;
 #[path = "tsm/se_payment_key.rs"]
 mod se_payment_key;
 #[path = "tsm/terminal.rs"]

@@ -123,8 +123,16 @@ class CardOpeningTest(unittest.TestCase):
         with self.assertRaises(ffi.WalletFfiError.Card) as ctx:
             asyncio.run(wallet.ecash_balance(self.binding_id, card.se_id))
         self.assertEqual(ctx.exception.code, "invalid_state")
+        # A locked card cannot have its e-cash read, so it cannot be deleted (its e-cash would
+        # be lost): refused, nothing deleted; unlocked, it is deleted and its e-cash refunded.
+        with self.assertRaises(ffi.WalletFfiError.Card) as ctx:
+            asyncio.run(wallet.delete_card(self.binding_id, card.se_id))
+        self.assertEqual(ctx.exception.code, "ecash_unreadable")
+        unlocked = asyncio.run(wallet.unlock_card(self.binding_id, card.se_id))
+        self.assertEqual(unlocked.state, ffi.CardState.ACTIVE)
         deleted = asyncio.run(wallet.delete_card(self.binding_id, card.se_id))
         self.assertEqual(deleted.state, ffi.CardState.DELETED)
+        self.assertEqual(deleted.ecash_refunded, 10_000)
 
     def test_a_python_transport_opens_a_card_and_its_exceptions_are_typed(self):
         transport = PythonTransport(self.se)

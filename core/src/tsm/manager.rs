@@ -99,6 +99,7 @@ impl CardManager {
                 masked_pan: String::new(),
                 state: CardState::Opening,
                 ecash_balance: None,
+                ecash_refunded: None,
                 last_order_id: String::new(),
                 last_round_trips: 0,
                 updated_at: unix_now(),
@@ -155,7 +156,10 @@ impl CardManager {
         self.manage(binding_id, se_id, CardOperation::Unlock).await
     }
 
-    /// Deletes the card from the SE.
+    /// Deletes the card from the SE. The TSM reads the card's electronic cash first and, once
+    /// the SE confirmed the deletion, the issuer credits it back to the account: the answer's
+    /// [`SeCard::ecash_refunded`]. A card whose balance cannot be read (a locked one) is not
+    /// deleted: [`CardError::OrderFailed`] with code `ECASH_UNREADABLE` (unlock it first).
     pub async fn delete_card(&self, binding_id: &str, se_id: &str) -> Result<SeCard, CardError> {
         self.manage(binding_id, se_id, CardOperation::Delete).await
     }

@@ -48,6 +48,11 @@ pub struct SeCard {
     pub state: CardState,
     /// Electronic cash balance in fen, as last read.
     pub ecash_balance: Option<u64>,
+    /// Electronic cash in fen the issuer credited back to the account when the card was
+    /// deleted (set by the TSM's answer to the deletion; `None` otherwise, and for records
+    /// written before refunds were reported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecash_refunded: Option<u64>,
     /// The TSM order that last changed it.
     pub last_order_id: String,
     /// HTTP round trips of the last SERAM session (handshake included).
@@ -64,6 +69,13 @@ impl SeCard {
         self.state = card.life_cycle.into();
         if card.ecash_balance.is_some() {
             self.ecash_balance = card.ecash_balance;
+        }
+        // What the TSM says of the refund is for this card as it now stands: reported on a
+        // deletion, absent from any other answer (a card opened again has refunded nothing).
+        self.ecash_refunded = card.ecash_refunded;
+        if card.ecash_refunded.is_some() {
+            // The card's e-cash went back to the account with its deletion.
+            self.ecash_balance = None;
         }
     }
 }
@@ -126,6 +138,7 @@ mod tests {
             masked_pan: String::new(),
             state: CardState::Locked,
             ecash_balance: Some(5),
+            ecash_refunded: None,
             last_order_id: String::new(),
             last_round_trips: 0,
             updated_at: 0,
@@ -135,9 +148,56 @@ mod tests {
             masked_pan: "628888******0001".into(),
             life_cycle: CardLifeCycle::Deleted,
             ecash_balance: None,
+            ecash_refunded: None,
         });
         assert_eq!(card.state, CardState::Deleted);
         assert_eq!(card.ecash_balance, Some(5), "a balance not read is kept");
+        assert_eq!(card.ecash_refunded, None);
         assert_eq!(card_key("b", "SE"), "b/SE");
+    }
+
+    #[test]
+    fn a_refunded_deletion_clears_the_balance() {
+        let mut card = SeCard {
+            binding_id: "b".into(),
+            reader: "SIM1".into(),
+            reader_kind: Some(ReaderKind::Sim),
+            se_id: "SE".into(),
+            instance_aid: "A000000333010106".into(),
+            masked_pan: "628888******0001".into(),
+            state: CardState::Locked,
+            ecash_balance: Some(2_500),
+            ecash_refunded: None,
+            last_order_id: String::new(),
+            last_round_trips: 0,
+            updated_at: 0,
+        };
+        let deleted = TsmCard {
+            instance_aid: card.instance_aid.clone(),
+            masked_pan: card.masked_pan.clone(),
+            life_cycle: CardLifeCycle::Deleted,
+            ecash_balance: None,
+            ecash_refunded: Some(2_000),
+        };
+        card.apply(&deleted);
+        assert_eq!(
+            (card.state, card.ecash_balance, card.ecash_refunded),
+            (CardState::Deleted, None, Some(2_000))
+        );
+        // Opened again: the new card has refunded nothing.
+        card.apply(&TsmCard {
+            life_cycle: CardLifeCycle::Active,
+            ecash_balance: Some(1_000),
+            ecash_refunded: None,
+            ..deleted
+        });
+        assert_eq!(
+            (card.state, card.ecash_balance, card.ecash_refunded),
+            (CardState::Active, Some(1_000), None)
+        );
+        // A record written before refunds were reported still reads.
+        let mut json = serde_json::to_value(&card).unwrap();
+        json.as_object_mut().unwrap().remove("ecash_refunded");
+        assert_eq!(serde_json::from_value::<SeCard>(json).unwrap(), card);
     }
 }

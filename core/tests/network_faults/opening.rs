@@ -11,7 +11,8 @@
 //! usable on the SE. At the end: the TSM holds exactly one card of the account on the SE, in
 //! the requested state; the SE holds exactly one personalised payment instance (none after a
 //! delete); the wallet lists exactly one card, in the same state; the e-cash load was debited
-//! once.
+//! once — and, after a delete, the card's e-cash was credited back once (the account is where it
+//! was before the opening) and the wallet reports that refund.
 
 use crate::harness::{describe, label, run_suite, Case, FaultyWorld, CLIENT_TIMEOUT};
 use crate::support;
@@ -315,7 +316,19 @@ async fn check_invariants(fw: &FaultyWorld, phone: &Phone, flow: Flow, what: &st
         assert_eq!(balance, LOAD, "{what}: e-cash on the card");
     }
 
-    // The initial load was debited from the account exactly once.
+    // The initial load was debited from the account exactly once; a deletion credited the
+    // card's e-cash (nothing was spent: all of it) back exactly once.
+    if flow == Flow::Delete {
+        assert_eq!(
+            cards[0].ecash_refunded,
+            Some(LOAD),
+            "{what}: refund reported"
+        );
+        assert_eq!(
+            cards[0].ecash_balance, None,
+            "{what}: e-cash left on a deleted card"
+        );
+    }
     let account = fw
         .world
         .state()
@@ -324,9 +337,14 @@ async fn check_invariants(fw: &FaultyWorld, phone: &Phone, flow: Flow, what: &st
         .expect("bank")
         .expect("account");
     let opening_balance = DEBIT.balance_fen;
+    let kept = if flow == Flow::Delete {
+        0
+    } else {
+        i64::try_from(LOAD).expect("small")
+    };
     assert_eq!(
         opening_balance - account.balance_fen,
-        i64::try_from(LOAD).expect("small"),
+        kept,
         "{what}: account debited {} fen",
         opening_balance - account.balance_fen
     );

@@ -91,6 +91,7 @@ final class CardOpeningTests: XCTestCase {
         XCTAssertEqual(status.ecashBalance, 10_000)
         let deleted = try await wallet.deleteCard(bindingId: bindingId, seId: card.seId)
         XCTAssertEqual(deleted.state, .deleted)
+        XCTAssertEqual(deleted.ecashRefunded, 10_000, "the card's e-cash goes back to the account")
     }
 
     func testNoSecureElementIsATypedError() async throws {

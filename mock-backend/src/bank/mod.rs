@@ -20,12 +20,14 @@
 //!   (`BINDING_REVOKED`). The nonce is remembered once the signature and timestamp pass.
 
 pub mod accounts;
+pub mod credit;
 pub mod debit;
 mod routes;
 pub mod test_cards;
 pub mod validate;
 
 pub use accounts::Account;
+pub use credit::{Credit, CreditError};
 pub use debit::{Debit, DebitError};
 pub use routes::routes;
 
@@ -104,6 +106,8 @@ pub struct Bank {
     nonces: Table<u64>,
     /// Debits by reference ([`Bank::debit`]).
     debits: Table<Debit>,
+    /// Credits by reference ([`Bank::credit`]).
+    credits: Table<credit::Credit>,
     /// Serialises read-modify-write of sessions, bindings and balances.
     lock: Mutex<()>,
 }
@@ -117,6 +121,7 @@ impl Bank {
             bindings: store.table("bank.bindings")?,
             nonces: store.table("bank.unbind_nonces")?,
             debits: store.table("bank.debits")?,
+            credits: store.table("bank.credits")?,
             lock: Mutex::new(()),
         };
         for card in &test_cards::ALL {

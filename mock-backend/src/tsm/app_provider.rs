@@ -9,7 +9,8 @@
 //! opening travel in one order. The consequence: the SE issuer's TSM wraps the application
 //! part and encrypts the secret DGIs (`8000`, `8001`, `8002`) under the ISD's key-encryption key.
 //!
-//! Reading back (outside the secure channel, after the ISD part): `SELECT` of the instance
+//! Reading back (outside the secure channel, after the ISD part; before it for a deletion,
+//! [`read_balance`]): `SELECT` of the instance
 //! (`6A82` while not selectable), `GET DATA 9F79`, the e-cash balance (`6985` while not
 //! personalised), and `GET DATA DF61`, the remote-payment signing public key (`6A88` without).
 //!
@@ -86,14 +87,7 @@ fn read_back(builder: &mut ScriptBuilder, aid: &Aid, prefix: &[u8]) -> Result<()
         &[SW_NOT_FOUND],
         &get_status(prefix)?,
     )?;
-    builder.plain(Part::Application, SELECT_INSTANCE, NOT_READY, &select(aid)?);
-    builder.plain(
-        Part::Application,
-        GET_BALANCE,
-        NOT_READY,
-        &GetData { tag: 0x9F79 }.to_apdu(),
-    );
-    Ok(())
+    select_and_read_balance(builder, aid)
 }
 
 /// The probe of an unconfirmed opening: GET STATUS of the instance and the SSD, SELECT, balance,
@@ -176,6 +170,20 @@ pub fn install(
     Ok(read_back(builder, &aid, aid.as_bytes())?)
 }
 
+/// The e-cash balance read that opens a deletion's batch, before the SE issuer's part:
+/// `SELECT` of the instance and `GET DATA 9F79` (plain, like every read-back: the payment
+/// applet answers only once selected, and selecting it would end the ISD's secure channel, so
+/// it comes first and the DELETE runs in the session opened after it).
+pub fn read_balance(builder: &mut ScriptBuilder, card: &CardRecord) -> Result<(), TsmError> {
+    let aid = instance_aid(card)?;
+    Ok(select_and_read_balance(builder, &aid)?)
+}
+
+/// The e-cash balance a batch read with `GET DATA 9F79`, if it answered one.
+pub fn balance_read(outcomes: &[Outcome]) -> Option<u64> {
+    find(outcomes, GET_BALANCE).and_then(balance_of)
+}
+
 /// DELETE of the instance (`6A88` when already gone).
 pub fn delete(builder: &mut ScriptBuilder, card: &CardRecord) -> Result<(), TsmError> {
     let aid = instance_aid(card)?;
@@ -246,7 +254,7 @@ impl InstanceView {
             Some(r) if r.sw.is_success() => RegistryEntry::parse_all(&r.data)?,
             _ => Vec::new(),
         };
-        let balance = find(outcomes, GET_BALANCE).and_then(balance_of);
+        let balance = balance_read(outcomes);
         Ok(InstanceView {
             entry: entries.iter().find(|e| e.aid == aid).cloned(),
             ssd_present: entries.iter().any(|e| e.aid.as_bytes() == ssd),
@@ -289,6 +297,19 @@ fn balance_of(response: &ResponseApdu) -> Option<u64> {
     parse_amount_n12(object.value()).ok()
 }
 
+/// SELECT the payment instance `aid` and read its e-cash balance (GET DATA `9F79`), both in the
+/// clear: selecting the application ends the security domain's secure channel.
+fn select_and_read_balance(builder: &mut ScriptBuilder, aid: &Aid) -> Result<(), GpError> {
+    builder.plain(Part::Application, SELECT_INSTANCE, NOT_READY, &select(aid)?);
+    builder.plain(
+        Part::Application,
+        GET_BALANCE,
+        NOT_READY,
+        &GetData { tag: 0x9F79 }.to_apdu(),
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +330,7 @@ mod tests {
             ecash_balance: None,
             crypto: wallet_core::card::CardCrypto::Sm4,
             se_payment_key: None,
+            ecash_refund: None,
         }
     }
 

@@ -10,14 +10,16 @@
 //! | probe | read-back (GET STATUS `A000000333`, SELECT, GET DATA 9F79), GET DATA DF61 | usable with the ordered balance (and a signing key when the bank has a PIN) → active; else install |
 //! | cleanup | DELETE instance | absent; the order fails with the first failure |
 //! | lock / unlock | SET STATUS, read-back | the state GET STATUS shows |
-//! | delete | DELETE instance | absent |
+//! | read for delete | read-back | a balance read → delete; the instance gone → absent, refund settled; no balance → fails `ECASH_UNREADABLE`, nothing deleted |
+//! | delete | *before authentication:* SELECT instance, GET DATA 9F79; then DELETE instance | absent; the balance read credited back to the account ([`refund`]) |
 //! | status | read-back | the state and balance shown |
 //!
 //! An opening starts with *install* when the TSM's record says no card exists on the SE, with
 //! *probe* when an earlier opening was sent but never confirmed (interrupted): so a card
 //! opening converges to exactly one fully personalised instance, and is reported active only
 //! after the SE showed it usable. The initial e-cash load is debited from the account when the
-//! card becomes active (once per opening).
+//! card becomes active (once per opening), and what the card holds when it is deleted is
+//! credited back (once per card, [`refund`]).
 //!
 //! Authentication: precomputed ISD sessions (SCP03 SEs) put everything in one batch; on
 //! interactive ones (SCP02) a batch of `SELECT ISD, INITIALIZE UPDATE` comes first. If a
@@ -29,7 +31,8 @@ use wallet_core::backend::api::tsm::{failures, CardOperation, OrderFailure, Orde
 use super::app_provider::{self, InstanceView};
 use super::bank_link::BankLink;
 use super::error::TsmError;
-use super::records::{CardRecord, CardState, Records};
+use super::records::{CardRecord, CardState, EcashRefund, Records};
+use super::refund;
 use super::script::{Batch, BatchError, Outcome, ScriptBuilder};
 use super::se_issuer::{self, SeContext};
 use super::{SeKeyAlgorithm, SePaymentKey};
@@ -68,7 +71,9 @@ pub enum Plan {
     Lock,
     /// Unlock.
     Unlock,
-    /// Delete.
+    /// Read the balance of a card about to be deleted.
+    ReadForDelete,
+    /// Read the balance again, then delete.
     Delete,
     /// Read state and balance.
     Status,
@@ -120,6 +125,9 @@ pub struct Job {
     /// The failure a cleanup runs for.
     failure: Option<OrderFailure>,
     resyncs: u8,
+    /// The balance the delete batch read before deleting (on an interactive SE, in the batch
+    /// before the one that deletes).
+    pre_delete_balance: Option<u64>,
 }
 
 /// The signing key an opening registers for `card`, from what the card `reported`: required
@@ -157,6 +165,7 @@ impl Job {
             awaiting: None,
             failure: None,
             resyncs: 0,
+            pre_delete_balance: None,
         }
     }
 
@@ -182,7 +191,7 @@ impl Job {
             },
             CardOperation::Lock => Plan::Lock,
             CardOperation::Unlock => Plan::Unlock,
-            CardOperation::Delete => Plan::Delete,
+            CardOperation::Delete => Plan::ReadForDelete,
             CardOperation::Status => Plan::Status,
         };
         self.issue(env, plan)
@@ -190,6 +199,11 @@ impl Job {
 
     fn issue(&mut self, env: &JobEnv<'_>, plan: Plan) -> Result<Step, TsmError> {
         let mut builder = ScriptBuilder::new(se_issuer::isd_channel(env.records, &self.se)?);
+        if plan == Plan::Delete {
+            // Selecting the instance ends the ISD's secure channel: its balance is read first.
+            self.pre_delete_balance = None;
+            app_provider::read_balance(&mut builder, &self.card(env)?)?;
+        }
         se_issuer::open_batch(&mut builder)?;
         if builder.channel().is_precomputed() {
             self.build(env, plan, &mut builder)?;
@@ -228,7 +242,7 @@ impl Job {
             Plan::Cleanup | Plan::Delete => app_provider::delete(builder, &card),
             Plan::Lock => app_provider::set_lock(builder, &card, true),
             Plan::Unlock => app_provider::set_lock(builder, &card, false),
-            Plan::Status => app_provider::status(builder, &card),
+            Plan::Status | Plan::ReadForDelete => app_provider::status(builder, &card),
         }
     }
 
@@ -246,6 +260,11 @@ impl Job {
             .take()
             .ok_or_else(|| TsmError::Internal("a report without a batch".into()))?;
         let (channel, result) = batch.verify(rapdus);
+        if let (Plan::Delete, Ok(outcomes)) = (awaiting.plan(), &result) {
+            if let Some(balance) = refund::plausible(app_provider::balance_read(outcomes)) {
+                self.pre_delete_balance = Some(balance);
+            }
+        }
         match (awaiting, result) {
             (awaiting, Err(BatchError::CounterMismatch { actual })) => {
                 se_issuer::counter_used(env.records, &self.se, actual)?;
@@ -349,12 +368,10 @@ impl Job {
                     .unwrap_or_else(|| failure(failures::CARD_STATE, "opening abandoned"));
                 Ok(self.finish_failed(failure))
             }
+            Plan::ReadForDelete => self.read_for_delete(env, card, &view),
             Plan::Delete => {
-                card.state = CardState::Absent;
-                card.ecash_balance = None;
-                card.se_payment_key = None;
-                self.put_card(env, &card)?;
-                Ok(self.finish_completed(&card))
+                let read = self.pre_delete_balance.take();
+                self.deleted(env, card, read)
             }
             Plan::Lock | Plan::Unlock | Plan::Status => {
                 let Some(life_cycle) = view.life_cycle() else {
@@ -392,6 +409,54 @@ impl Job {
                 })
             }
         }
+    }
+
+    /// The balance of a card about to be deleted was read: record it as due and delete, or
+    /// settle a card already gone, or refuse when the card answered no balance.
+    fn read_for_delete(
+        &mut self,
+        env: &JobEnv<'_>,
+        mut card: CardRecord,
+        view: &InstanceView,
+    ) -> Result<Step, TsmError> {
+        let Some(life_cycle) = view.life_cycle() else {
+            // Gone already (an earlier delete order's answer was lost, or worse).
+            return self.deleted(env, card, None);
+        };
+        if !refund::owed(&card) {
+            return self.issue(env, Plan::Delete);
+        }
+        match refund::plausible(view.balance) {
+            Some(balance) => {
+                card.ecash_balance = Some(balance);
+                card.ecash_refund = Some(EcashRefund::Due(balance));
+                self.put_card(env, &card)?;
+                self.issue(env, Plan::Delete)
+            }
+            None => {
+                let (code, message) = refund::unreadable(life_cycle.is_locked());
+                tracing::warn!(se_id = %self.se.se_id, code, "deletion refused: e-cash balance unreadable");
+                Ok(self.finish_failed(failure(code, message)))
+            }
+        }
+    }
+
+    /// The instance is gone from the SE (`read`: the balance it answered just before): its
+    /// e-cash is refunded ([`refund::settle`]), then the card is recorded absent.
+    fn deleted(
+        &mut self,
+        env: &JobEnv<'_>,
+        mut card: CardRecord,
+        read: Option<u64>,
+    ) -> Result<Step, TsmError> {
+        // The credit first: it is idempotent, so a crash before the record is written only
+        // repeats an answer.
+        card.ecash_refund = refund::settle(env, &card, read)?;
+        card.state = CardState::Absent;
+        card.ecash_balance = None;
+        card.se_payment_key = None;
+        self.put_card(env, &card)?;
+        Ok(self.finish_completed(&card))
     }
 
     /// Debits the initial load (once per opening) and marks the card active.

@@ -13,7 +13,8 @@
 //!   instance): the two parts of every script; [`script`] builds and verifies batches over
 //!   [`channel`] (precomputed SCP03, interactive SCP02).
 //! - [`perso`]: device PAN, ICC master keys, the whole card profile (fDDA, risk parameters) as
-//!   DGIs; [`records`]: sled tables; [`bank_link`]: bindings, device keys, the e-cash debit.
+//!   DGIs; [`records`]: sled tables; [`bank_link`]: bindings, device keys, the e-cash debit;
+//!   [`refund`]: the e-cash a deleted card held, read from the card and credited back once.
 //! - [`Tsm::se_payment_key`]: for the remote payment system, the signing key the SE payment
 //!   applet generated at opening (reported in the answer to the last STORE DATA, inside the
 //!   secure channel; no extra command or round trip).
@@ -32,6 +33,7 @@ pub mod job;
 pub mod orders;
 pub mod perso;
 pub mod records;
+pub mod refund;
 pub mod remote_agent;
 pub mod routes;
 pub mod script;

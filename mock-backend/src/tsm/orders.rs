@@ -228,6 +228,7 @@ fn prepare_card(
             ecash_balance: None,
             crypto: bound.se_card_crypto(),
             se_payment_key: None,
+            ecash_refund: None,
         }),
     }
 }

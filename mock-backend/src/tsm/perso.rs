@@ -263,6 +263,7 @@ mod tests {
             ecash_balance: None,
             crypto: CARD_CRYPTO,
             se_payment_key: None,
+            ecash_refund: None,
         }
     }
 

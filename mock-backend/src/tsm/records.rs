@@ -6,7 +6,8 @@
 //!
 //! A card record also keeps the card's algorithm (`crypto`, SM4 for records written before
 //! cards could be 3DES) and the public key of its SE payment applet's signing key
-//! (`se_payment_key`, learnt at opening; absent in older records).
+//! (`se_payment_key`, learnt at opening; absent in older records), and what became of its
+//! e-cash when it was deleted (`ecash_refund`, [`EcashRefund`]; absent in older records).
 
 use serde::{Deserialize, Serialize};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -81,6 +82,20 @@ pub enum CardState {
     Absent,
 }
 
+/// What became of the electronic cash of a card being deleted ([`super::refund`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "amount")]
+pub enum EcashRefund {
+    /// Read from the card (fen) by a delete order just before it deleted the instance: credited
+    /// to the account once the SE confirms the deletion.
+    Due(u64),
+    /// Credited to the account (fen), once.
+    Credited(u64),
+    /// The instance was gone before a delete order could read its balance: the last balance
+    /// the issuer knew (fen), kept for reconciliation and not credited automatically.
+    Pending(u64),
+}
+
 /// The application provider's record of one card: one instance AID on one SE.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardRecord {
@@ -112,6 +127,9 @@ pub struct CardRecord {
     /// The payment applet's remote-payment signing key, as the card reported it at opening.
     #[serde(default)]
     pub se_payment_key: Option<SePaymentKey>,
+    /// The refund of the card's e-cash when it is deleted (absent in older records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecash_refund: Option<EcashRefund>,
 }
 
 /// The algorithm of records written before cards could be 3DES.
@@ -147,6 +165,10 @@ impl CardRecord {
             masked_pan: mask_pan(&self.device_pan),
             life_cycle,
             ecash_balance: self.ecash_balance,
+            ecash_refunded: match (self.state, self.ecash_refund) {
+                (CardState::Absent, Some(EcashRefund::Credited(amount))) => Some(amount),
+                _ => None,
+            },
         })
     }
 }
@@ -303,6 +325,7 @@ mod tests {
             ecash_balance: Some(0),
             crypto: CardCrypto::Sm4,
             se_payment_key: None,
+            ecash_refund: None,
         }
     }
 
@@ -312,6 +335,14 @@ mod tests {
         let view = card(CardState::Locked).view().unwrap();
         assert_eq!(view.life_cycle, CardLifeCycle::Locked);
         assert_eq!(view.masked_pan, "628888******0017");
+        assert_eq!(view.ecash_refunded, None);
+        let mut deleted = card(CardState::Absent);
+        deleted.ecash_refund = Some(EcashRefund::Credited(2_500));
+        assert_eq!(deleted.view().unwrap().ecash_refunded, Some(2_500));
+        deleted.ecash_refund = Some(EcashRefund::Pending(2_500));
+        assert_eq!(deleted.view().unwrap().ecash_refunded, None);
+        let json = serde_json::to_value(EcashRefund::Due(7)).unwrap();
+        assert_eq!(json, serde_json::json!({"state": "due", "amount": 7}));
         assert_eq!(
             card(CardState::Active).key(),
             "0A0B0C0D0E0F10111213/A000000333010101"
@@ -353,6 +384,7 @@ mod tests {
         let object = json.as_object_mut().unwrap();
         object.remove("crypto");
         object.remove("se_payment_key");
+        object.remove("ecash_refund");
         let old: CardRecord = serde_json::from_value(json).unwrap();
         assert_eq!(old, card(CardState::Active));
     }

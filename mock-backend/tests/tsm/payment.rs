@@ -21,7 +21,7 @@ async fn phone_on_disk(h: &Harness, card: &TestCard, dir: &std::path::Path) -> T
 }
 
 /// Runs `f` on the phone's eSE as a terminal in the field would, then resets it (field off).
-fn at_terminal<R>(phone: &Phone, f: impl FnOnce(&mut SimulatedSe) -> R) -> R {
+pub fn at_terminal<R>(phone: &Phone, f: impl FnOnce(&mut SimulatedSe) -> R) -> R {
     let shared = phone.se.se(ReaderKind::Ese);
     let mut se = lock(&shared);
     let result = f(&mut se);

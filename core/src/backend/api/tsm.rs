@@ -236,6 +236,11 @@ pub struct TsmCard {
     /// Electronic cash balance in fen after the last operation that read or set it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ecash_balance: Option<u64>,
+    /// Electronic cash in fen the issuer credited back to the account when the card was
+    /// deleted (the balance the card held just before its deletion; `0` when it held none).
+    /// Only on a deleted card, and absent from answers of older TSMs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecash_refunded: Option<u64>,
 }
 
 /// How the back end is organised behind `/tsm/v1` (chosen when it starts).
@@ -376,6 +381,9 @@ pub mod failures {
     pub const LOCAL_AGENT_FAILURE: &str = "LOCAL_AGENT_FAILURE";
     /// The SE's state contradicts the TSM's record (no instance to lock…).
     pub const CARD_STATE: &str = "CARD_STATE";
+    /// A deletion was refused: the card's electronic cash balance could not be read (a locked
+    /// card cannot be selected), so deleting it would lose that money. Nothing was deleted.
+    pub const ECASH_UNREADABLE: &str = "ECASH_UNREADABLE";
     /// The session was abandoned (no request for 5 minutes).
     pub const SESSION_LOST: &str = "SESSION_LOST";
 }
@@ -463,6 +471,7 @@ mod tests {
                 masked_pan: "621234******1234".into(),
                 life_cycle: CardLifeCycle::Active,
                 ecash_balance: Some(10_000),
+                ecash_refunded: None,
             }),
             route: OrderRoute {
                 topology: Topology::Mtps,
@@ -496,6 +505,38 @@ mod tests {
         assert!(value.get("failure").is_none());
         let back: OrderStatus = serde_json::from_value(value).unwrap();
         assert_eq!(back, status);
+    }
+
+    #[test]
+    fn the_refund_of_a_deleted_card_is_optional_on_the_wire() {
+        let deleted = TsmCard {
+            instance_aid: "A000000333010106".into(),
+            masked_pan: "621234******1234".into(),
+            life_cycle: CardLifeCycle::Deleted,
+            ecash_balance: None,
+            ecash_refunded: Some(7_500),
+        };
+        let value = serde_json::to_value(&deleted).unwrap();
+        assert_eq!(value["ecash_refunded"], 7_500);
+        assert!(value.get("ecash_balance").is_none());
+        assert_eq!(serde_json::from_value::<TsmCard>(value).unwrap(), deleted);
+        // An older TSM's answer, without the field.
+        let old: TsmCard = serde_json::from_value(json!({
+            "instance_aid": "A000000333010106",
+            "masked_pan": "621234******1234",
+            "life_cycle": "deleted"
+        }))
+        .unwrap();
+        assert_eq!(old.ecash_refunded, None);
+        let active = TsmCard {
+            life_cycle: CardLifeCycle::Active,
+            ecash_refunded: None,
+            ..deleted
+        };
+        assert!(serde_json::to_value(&active)
+            .unwrap()
+            .get("ecash_refunded")
+            .is_none());
     }
 
     #[test]

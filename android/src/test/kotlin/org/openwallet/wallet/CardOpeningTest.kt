@@ -93,7 +93,8 @@ class CardOpeningTest {
                 val status = wallet.cardStatus(bindingId, card.seId)
                 assertEquals(CardState.ACTIVE to 10_000uL, status.state to status.ecashBalance)
                 assertEquals(10_000uL, wallet.ecashBalance(bindingId, card.seId))
-                assertEquals(CardState.DELETED, wallet.deleteCard(bindingId, card.seId).state)
+                val deleted = wallet.deleteCard(bindingId, card.seId)
+                assertEquals(CardState.DELETED to 10_000uL, deleted.state to deleted.ecashRefunded)
                 assertEquals(listOf(CardState.DELETED), wallet.cardsInSe().map { it.state })
             }
         }
