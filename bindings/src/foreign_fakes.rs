@@ -46,9 +46,10 @@ pub(crate) enum Fault {
     Declared,
     /// It throws something else (`IllegalStateException`, a Swift error of another type).
     Undeclared,
-    /// It throws a Kotlin `Error` (`TODO()`, `AssertionError`), which uniffi 0.32's Kotlin code
-    /// does not catch (mozilla/uniffi-rs#2903): JNA swallows it and Rust sees a successful call
-    /// returning the FFI default — `()`, `0`, or an empty buffer that fails to lift.
+    /// It throws a Kotlin `Error` (`NotImplementedError`, `AssertionError`), which uniffi 0.32's
+    /// unpatched Kotlin code does not catch (mozilla/uniffi-rs#2903): JNA swallows it and Rust
+    /// sees a successful call returning the FFI default — `()`, `0`, or an empty buffer that
+    /// fails to lift.
     Escaped,
 }
 

@@ -241,8 +241,10 @@ impl From<SeError> for SeFfiError {
 /// may refuse MANAGE CHANNEL and SELECT by name; closing a session closes its channels; a closed
 /// or unknown handle is [`SeFfiError::Closed`]. Session and channel handles are never 0: the
 /// library takes a 0 handle for a failed call ([`SeFfiError::Platform`]), because 0 is what it
-/// receives when a Kotlin `Error` (e.g. `TODO()`'s `NotImplementedError`), which uniffi 0.32's
-/// Kotlin callback code does not catch, escapes `open_session`.
+/// receives when a Kotlin `Error` (e.g. `NotImplementedError`, `AssertionError`) escapes
+/// `open_session` through uniffi 0.32's generated Kotlin callback code, which catches only
+/// `Exception` (scripts/gen-bindings.sh patches it to catch `Throwable`; this guard stays for
+/// bindings generated without the patch).
 #[uniffi::export(with_foreign)]
 pub trait SecureElementTransport: Send + Sync {
     /// The readers of the device, present or not.

@@ -12,7 +12,6 @@ use mock_backend::fault_proxy::FaultProxy;
 use mock_backend::se_sim::SimulatedSeTransport;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use wallet_core::binding::BindingRequest;
 use wallet_core::ota::AgentConfig;
 use wallet_core::se::ReaderKind;
 use wallet_core::{Wallet, WalletConfig};
@@ -35,21 +34,7 @@ async fn open_once(world_url: &str, proxy: &FaultProxy, kind: ReaderKind) -> Run
         .expect("wallet")
         .with_secure_elements(se)
         .with_ota_config(agent);
-    let card = test_cards::DEBIT;
-    let pending = wallet
-        .begin_binding(&BindingRequest {
-            pan: card.pan.into(),
-            holder_name: card.holder_name.into(),
-            id_number: card.id_number.into(),
-            phone: card.phone.into(),
-        })
-        .await
-        .expect("begin");
-    let code = support::latest_code(world_url, card.phone).await;
-    let binding = wallet
-        .confirm_binding(&pending.session_id, &code)
-        .await
-        .expect("confirm");
+    let binding = support::bind_test_card(&wallet, world_url, &test_cards::DEBIT).await;
 
     let before = proxy.exchanges().len();
     let start = Instant::now();

@@ -10,7 +10,6 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use mock_backend::bank::test_cards;
 use std::time::Duration;
 use wallet_core::apdu::{CommandApdu, Occurrence};
-use wallet_core::binding::BindingRequest;
 use wallet_core::card::aids;
 
 fn process_apdu(c: &mut Criterion) {
@@ -19,20 +18,7 @@ fn process_apdu(c: &mut Criterion) {
         let world = support::mock_world().await;
         let (wallet, dir) = support::wallet(world.url());
         let card = test_cards::DEBIT;
-        let pending = wallet
-            .begin_binding(&BindingRequest {
-                pan: card.pan.into(),
-                holder_name: card.holder_name.into(),
-                id_number: card.id_number.into(),
-                phone: card.phone.into(),
-            })
-            .await
-            .expect("begin binding");
-        let code = support::latest_code(world.url(), card.phone).await;
-        let binding = wallet
-            .confirm_binding(&pending.session_id, &code)
-            .await
-            .expect("confirm binding");
+        let binding = support::bind_test_card(&wallet, world.url(), &card).await;
         wallet
             .open_hce_card(&binding.binding_id)
             .await

@@ -12,7 +12,6 @@ mod support;
 
 use mock_backend::bank::test_cards;
 use std::time::{Duration, Instant};
-use wallet_core::binding::BindingRequest;
 use wallet_core::{Wallet, WalletConfig};
 
 const DEFAULT_WALLETS: usize = 1_000;
@@ -31,21 +30,7 @@ async fn bind(url: &str, root: &std::path::Path) -> BoundWallet {
     // 1,000 requests queue up behind 2 cores: allow far more than a phone's default.
     config.request_timeout = Duration::from_secs(60);
     let wallet = Wallet::open(config, None).expect("wallet opens");
-    let card = test_cards::DEBIT;
-    let pending = wallet
-        .begin_binding(&BindingRequest {
-            pan: card.pan.into(),
-            holder_name: card.holder_name.into(),
-            id_number: card.id_number.into(),
-            phone: card.phone.into(),
-        })
-        .await
-        .expect("begin binding");
-    let code = support::latest_code(url, card.phone).await;
-    let binding = wallet
-        .confirm_binding(&pending.session_id, &code)
-        .await
-        .expect("confirm binding");
+    let binding = support::bind_test_card(&wallet, url, &test_cards::DEBIT).await;
     BoundWallet {
         wallet,
         binding_id: binding.binding_id,

@@ -16,7 +16,6 @@ use wallet_core::backend::api::remote::{
 use wallet_core::backend::api::remote::{CreateOrderRequest, Order, PATH_MERCHANT_ORDERS};
 use wallet_core::backend::client::IdempotencyKey;
 use wallet_core::backend::{BackendClient, ClientConfig};
-use wallet_core::binding::BindingRequest;
 use wallet_core::crypto::ecdsa::{verify_p256, P256SigningKey};
 use wallet_core::crypto::{random, CryptoError};
 use wallet_core::remote::PayAuth;
@@ -84,20 +83,8 @@ fn end_to_end(c: &mut Criterion) {
         let world = support::mock_world().await;
         let (wallet, dir) = support::wallet(world.url());
         let card = mock_backend::bank::test_cards::CREDIT;
-        let pending = wallet
-            .begin_binding(&BindingRequest {
-                pan: card.pan.into(),
-                holder_name: card.holder_name.into(),
-                id_number: card.id_number.into(),
-                phone: card.phone.into(),
-            })
+        let binding = support::bind_test_card(&wallet, world.url(), &card)
             .await
-            .expect("binding begins");
-        let code = support::latest_code(world.url(), card.phone).await;
-        let binding = wallet
-            .confirm_binding(&pending.session_id, &code)
-            .await
-            .expect("card bound")
             .binding_id;
         wallet
             .set_payment_password(&binding, "135790")

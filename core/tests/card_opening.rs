@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wallet_core::backend::api::tsm::Topology;
-use wallet_core::binding::BindingRequest;
 use wallet_core::ota::{AgentConfig, OtaListener, OtaProgress};
 use wallet_core::se::{ChannelOpened, ReaderInfo, ReaderKind, SeError, SeTransport};
 use wallet_core::tsm::{CardError, CardState};
@@ -50,20 +49,7 @@ async fn phone_with(
     .unwrap()
     .with_secure_elements(transport(se.clone()))
     .with_ota_config(agent_config());
-    let pending = wallet
-        .begin_binding(&BindingRequest {
-            pan: card.pan.into(),
-            holder_name: card.holder_name.into(),
-            id_number: card.id_number.into(),
-            phone: card.phone.into(),
-        })
-        .await
-        .unwrap();
-    let code = support::latest_code(world.url(), card.phone).await;
-    let binding = wallet
-        .confirm_binding(&pending.session_id, &code)
-        .await
-        .unwrap();
+    let binding = support::bind_test_card(&wallet, world.url(), card).await;
     Phone {
         wallet,
         se,

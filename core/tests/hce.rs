@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use wallet_core::apdu::{tlv, CommandApdu, Dol, Occurrence, ResponseApdu, Tag};
 use wallet_core::binding::validate::luhn_valid;
-use wallet_core::binding::BindingRequest;
 use wallet_core::card::app::PDOL;
 use wallet_core::card::keys::{
     application_cryptogram, derive_icc_master_key, CryptogramData, SessionKey,
@@ -83,20 +82,7 @@ async fn phone_via(
 ) -> (Wallet, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let wallet = open_wallet(dir.path(), url, config, retries);
-    let pending = wallet
-        .begin_binding(&BindingRequest {
-            pan: card.pan.into(),
-            holder_name: card.holder_name.into(),
-            id_number: card.id_number.into(),
-            phone: card.phone.into(),
-        })
-        .await
-        .unwrap();
-    let code = support::latest_code(world.url(), card.phone).await;
-    let binding = wallet
-        .confirm_binding(&pending.session_id, &code)
-        .await
-        .unwrap();
+    let binding = support::bind_test_card(&wallet, world.url(), card).await;
     (wallet, binding.binding_id, dir)
 }
 

@@ -18,7 +18,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use wallet_core::backend::BackendError;
-use wallet_core::binding::BindingRequest;
 use wallet_core::hce::{HceCardInfo, HceConfig, HceError};
 use wallet_core::{Wallet, WalletConfig, WalletError};
 
@@ -88,20 +87,7 @@ impl Phone {
     async fn bound(fw: &FaultyWorld) -> Phone {
         let dir = tempfile::tempdir().expect("tempdir");
         let wallet = open_wallet(dir.path(), fw.url());
-        let pending = wallet
-            .begin_binding(&BindingRequest {
-                pan: DEBIT.pan.into(),
-                holder_name: DEBIT.holder_name.into(),
-                id_number: DEBIT.id_number.into(),
-                phone: DEBIT.phone.into(),
-            })
-            .await
-            .expect("binding starts");
-        let code = support::latest_code(fw.direct_url(), DEBIT.phone).await;
-        let binding = wallet
-            .confirm_binding(&pending.session_id, &code)
-            .await
-            .expect("binding confirmed");
+        let binding = support::bind_test_card(&wallet, fw.direct_url(), &DEBIT).await;
         Phone {
             wallet,
             binding_id: binding.binding_id,

@@ -23,7 +23,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use wallet_core::backend::BackendError;
-use wallet_core::binding::BindingRequest;
 use wallet_core::ota::{AgentConfig, OtaError};
 use wallet_core::se::ReaderKind;
 use wallet_core::tsm::{CardError, CardState, SeCard};
@@ -137,20 +136,7 @@ impl Phone {
     async fn bound(fw: &FaultyWorld, flow: Flow) -> Phone {
         let dir = tempfile::tempdir().expect("tempdir");
         let (wallet, se) = open_phone(dir.path(), fw.url(), flow);
-        let pending = wallet
-            .begin_binding(&BindingRequest {
-                pan: DEBIT.pan.into(),
-                holder_name: DEBIT.holder_name.into(),
-                id_number: DEBIT.id_number.into(),
-                phone: DEBIT.phone.into(),
-            })
-            .await
-            .expect("binding starts");
-        let code = support::latest_code(fw.direct_url(), DEBIT.phone).await;
-        let binding = wallet
-            .confirm_binding(&pending.session_id, &code)
-            .await
-            .expect("binding confirmed");
+        let binding = support::bind_test_card(&wallet, fw.direct_url(), &DEBIT).await;
         Phone {
             flow,
             wallet,

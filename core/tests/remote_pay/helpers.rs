@@ -7,7 +7,6 @@ use mock_backend::MockWorld;
 use wallet_core::backend::api::remote::{CreateOrderRequest, Order, PATH_MERCHANT_ORDERS};
 use wallet_core::backend::client::IdempotencyKey;
 use wallet_core::backend::{BackendClient, ClientConfig};
-use wallet_core::binding::BindingRequest;
 use wallet_core::remote::{PayAuth, RemotePayError};
 use wallet_core::{Wallet, WalletError};
 
@@ -35,21 +34,19 @@ pub async fn create_order(url: &str, amount: u64, expires_in_secs: Option<u64>) 
 
 /// Binds `card` to `wallet`; returns the binding id.
 pub async fn bind(wallet: &Wallet, world_url: &str, card: &TestCard) -> String {
-    let pending = wallet
-        .begin_binding(&BindingRequest {
-            pan: card.pan.into(),
-            holder_name: card.holder_name.into(),
-            id_number: card.id_number.into(),
-            phone: card.phone.into(),
-        })
+    support::bind_test_card(wallet, world_url, card)
+        .await
+        .binding_id
+}
+
+/// Binds `card` to `wallet` and sets the payment password [`PASSWORD`]; returns the binding id.
+pub async fn bind_with_password(wallet: &Wallet, world_url: &str, card: &TestCard) -> String {
+    let binding = bind(wallet, world_url, card).await;
+    wallet
+        .set_payment_password(&binding, PASSWORD)
         .await
         .unwrap();
-    let code = support::latest_code(world_url, card.phone).await;
-    wallet
-        .confirm_binding(&pending.session_id, &code)
-        .await
-        .unwrap()
-        .binding_id
+    binding
 }
 
 pub fn balance(world: &MockWorld, card: &TestCard) -> i64 {

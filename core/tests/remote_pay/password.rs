@@ -73,11 +73,7 @@ async fn five_wrong_passwords_lock_the_password_until_a_new_one_is_set() {
     let world = support::mock_world().await;
     let (wallet, _dir) = support::wallet(world.url());
     let card = test_cards::DEBIT;
-    let binding = bind(&wallet, world.url(), &card).await;
-    wallet
-        .set_payment_password(&binding, PASSWORD)
-        .await
-        .unwrap();
+    let binding = bind_with_password(&wallet, world.url(), &card).await;
     let before = balance(&world, &card);
     let order = create_order(world.url(), 500, None).await;
 
@@ -127,11 +123,7 @@ async fn an_expired_order_is_refused_and_nothing_is_debited() {
     let world = support::mock_world().await;
     let (wallet, _dir) = support::wallet(world.url());
     let card = test_cards::DEBIT;
-    let binding = bind(&wallet, world.url(), &card).await;
-    wallet
-        .set_payment_password(&binding, PASSWORD)
-        .await
-        .unwrap();
+    let binding = bind_with_password(&wallet, world.url(), &card).await;
     let before = balance(&world, &card);
     let order = create_order(world.url(), 700, Some(60)).await;
     support::advance_clock(world.url(), 120).await;

@@ -18,11 +18,7 @@ async fn a_payment_repeated_after_a_lost_answer_and_a_restart_debits_once() {
     let proxy = FaultProxy::start(world.url()).await.expect("proxy starts");
     let (wallet, dir) = support::wallet_with(proxy.url(), |c| c.max_retries = 0);
     let card = test_cards::DEBIT;
-    let binding = bind(&wallet, world.url(), &card).await;
-    wallet
-        .set_payment_password(&binding, PASSWORD)
-        .await
-        .unwrap();
+    let binding = bind_with_password(&wallet, world.url(), &card).await;
     let before = balance(&world, &card);
     let order = create_order(world.url(), 2_500, None).await;
 
@@ -73,11 +69,7 @@ async fn the_client_retry_after_a_lost_answer_gets_the_first_receipt() {
     let proxy = FaultProxy::start(world.url()).await.expect("proxy starts");
     let (wallet, _dir) = support::wallet_with(proxy.url(), |c| c.max_retries = 2);
     let card = test_cards::DEBIT;
-    let binding = bind(&wallet, world.url(), &card).await;
-    wallet
-        .set_payment_password(&binding, PASSWORD)
-        .await
-        .unwrap();
+    let binding = bind_with_password(&wallet, world.url(), &card).await;
     let before = balance(&world, &card);
     let order = create_order(world.url(), 990, None).await;
 
@@ -104,11 +96,7 @@ async fn a_payment_repeated_after_a_lost_answer_and_an_rps_restart_debits_once()
     let proxy = FaultProxy::start(world.url()).await.expect("proxy starts");
     let (wallet, _dir) = support::wallet_with(proxy.url(), |c| c.max_retries = 0);
     let card = test_cards::DEBIT;
-    let binding = bind(&wallet, world.url(), &card).await;
-    wallet
-        .set_payment_password(&binding, PASSWORD)
-        .await
-        .unwrap();
+    let binding = bind_with_password(&wallet, world.url(), &card).await;
     let before = balance(&world, &card);
     let order = create_order(world.url(), 3_300, None).await;
 

@@ -36,11 +36,7 @@ async fn a_tampered_payment_message_is_rejected_and_nothing_is_debited() {
     let relay = Relay::start(world.url()).await;
     let (wallet, _dir) = support::wallet(&relay.url);
     let card = test_cards::DEBIT;
-    let binding = bind(&wallet, world.url(), &card).await;
-    wallet
-        .set_payment_password(&binding, PASSWORD)
-        .await
-        .unwrap();
+    let binding = bind_with_password(&wallet, world.url(), &card).await;
     let before = balance(&world, &card);
     let order = create_order(world.url(), 5_000, None).await;
 
@@ -92,11 +88,7 @@ async fn a_replayed_payment_message_is_refused() {
     let relay = Relay::start(world.url()).await;
     let (wallet, _dir) = support::wallet(&relay.url);
     let card = test_cards::DEBIT;
-    let binding = bind(&wallet, world.url(), &card).await;
-    wallet
-        .set_payment_password(&binding, PASSWORD)
-        .await
-        .unwrap();
+    let binding = bind_with_password(&wallet, world.url(), &card).await;
     let before = balance(&world, &card);
     let order = create_order(world.url(), 1_500, None).await;
 

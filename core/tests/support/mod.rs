@@ -6,6 +6,7 @@
 use mock_backend::{MockWorld, MockWorldConfig};
 use std::time::Duration;
 use wallet_core::backend::api::{SmsOutbox, PATH_TEST_SMS_OUTBOX};
+use wallet_core::binding::{Binding, BindingRequest};
 use wallet_core::{Wallet, WalletConfig};
 
 /// A mock world on an ephemeral loopback port, in memory.
@@ -43,6 +44,29 @@ pub async fn latest_code(url: &str, phone: &str) -> String {
         .expect("a message was sent")
         .code
         .clone()
+}
+
+/// Binds the test card `card` to `wallet` (begin, the code from the mock SMS outbox at
+/// `world_url`, confirm).
+pub async fn bind_test_card(
+    wallet: &Wallet,
+    world_url: &str,
+    card: &mock_backend::bank::test_cards::TestCard,
+) -> Binding {
+    let pending = wallet
+        .begin_binding(&BindingRequest {
+            pan: card.pan.into(),
+            holder_name: card.holder_name.into(),
+            id_number: card.id_number.into(),
+            phone: card.phone.into(),
+        })
+        .await
+        .expect("begin binding");
+    let code = latest_code(world_url, card.phone).await;
+    wallet
+        .confirm_binding(&pending.session_id, &code)
+        .await
+        .expect("confirm binding")
 }
 
 /// Moves the mock world's clock forward.

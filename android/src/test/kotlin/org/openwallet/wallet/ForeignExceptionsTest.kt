@@ -55,9 +55,10 @@ private enum class Fault {
     UNDECLARED,
 
     /**
-     * A Kotlin [Error], not an [Exception] (`TODO()` throws [NotImplementedError]): uniffi's
-     * callback code catches only exceptions, so JNA swallows it (printing it) and the library sees
-     * a successful call returning nothing.
+     * A Kotlin [Error] ([NotImplementedError]), not an [Exception]: uniffi 0.32's generated
+     * callback code catches only exceptions unless gen-bindings patches it (it does), in which
+     * case the app sees the typed error; unpatched, JNA swallows it and the library sees a
+     * successful call returning nothing.
      */
     KOTLIN_ERROR,
 }
